@@ -1,0 +1,148 @@
+"""`newsetl`: the command line. One Typer app; exit codes 0 ok, 1 gate failed, 2 usage error,
+75 warehouse busy (another run holds the lock)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+# Quiet by default: no telemetry, no GX progress bars, Prefect logs at WARNING on the console.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+os.environ.setdefault("TQDM_DISABLE", "0")
+
+import typer  # noqa: E402
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="newsetl: raw Vietnamese news pages -> clean, deduplicated, validated Parquet.")
+
+EXIT_GATE, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
+
+
+def _die(msg: str, code: int = EXIT_USAGE) -> None:
+    typer.echo(f"newsetl: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    source: Path = typer.Option(Path("seeds"), "--source", help="folder of raw article files (recursive)"),
+    warehouse: Path = typer.Option(Path("warehouse"), "--warehouse", help="warehouse folder"),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="rebuild the data tables from scratch"),
+    no_tokens: bool = typer.Option(False, "--no-tokens", help="skip word segmentation (much faster)"),
+    batch_size: int = typer.Option(1000, "--batch-size", min=1, help="documents per batch"),
+    workers: int = typer.Option(0, "--workers", min=0, help="processes for CPU-heavy steps (0 = all cores)"),
+    max_mb: float = typer.Option(5.0, "--max-mb", min=0.001, help="larger files are rejected as too_large"),
+    max_quarantine: float = typer.Option(0.2, "--max-quarantine", min=0.0, max=1.0,
+                                         help="share of documents a gate may quarantine before the run fails"),
+    wait: float = typer.Option(0.0, "--wait", min=0.0, help="seconds to wait for another run's lock"),
+) -> None:
+    """Extract, transform and load every file under --source into --warehouse."""
+    if not source.is_dir():
+        _die(f"source folder '{source}' does not exist or is not a directory (pass --source DIR)")
+    from flows.warehouse import Warehouse, WarehouseBusy, WarehouseError
+    try:
+        Warehouse(warehouse).check_writable()
+    except WarehouseError as e:
+        _die(str(e))
+    from flows.etl import UsageError, news_etl
+
+    try:
+        state = news_etl(source=str(source), warehouse=str(warehouse), full_refresh=full_refresh,
+                         with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
+                         max_bytes=int(max_mb * 1024 * 1024), max_quarantine_share=max_quarantine,
+                         lock_wait=wait, progress=sys.stderr.isatty(), return_state=True)
+    except KeyboardInterrupt:
+        _die("interrupted; nothing was published by this run", 130)
+    if state.is_completed():
+        summary = state.result()
+        _print_summary(summary)
+        return
+    exc = _state_exception(state)
+    if isinstance(exc, WarehouseBusy):
+        _die(str(exc), EXIT_BUSY)
+    if isinstance(exc, (UsageError, WarehouseError)):
+        _die(str(exc))
+    if exc is not None:
+        _die(f"the run crashed: {type(exc).__name__}: {exc}. This is a bug; please report it "
+             "with the Prefect flow run logs.", 3)
+    typer.echo(f"newsetl: FAILED: {state.message}", err=True)
+    raise typer.Exit(EXIT_GATE)
+
+
+def _state_exception(state) -> BaseException | None:
+    try:
+        state.result(raise_on_failure=True)
+    except BaseException as e:  # noqa: BLE001
+        from prefect.exceptions import FailedRun
+        if isinstance(e, FailedRun):
+            return None
+        return e
+    return None
+
+
+def _print_summary(s: dict) -> None:
+    lines = [
+        f"run {s['run_id']}: {s['status']}",
+        f"  files read {s['files_read']}, skipped (unchanged) {s['files_skipped']}",
+        f"  articles {s['articles_new']} new, {s['articles_replaced']} replaced; rejects {s['rejects_new']}"
+        + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(s['rejects_by_reason'].items()))})"
+           if s['rejects_by_reason'] else ""),
+        f"  removed lines {s['removed_lines']}, duplicates marked {s['duplicates_marked']}",
+        f"  gates passed {s['gates_passed']}, failed {s['gates_failed']}",
+        f"  warehouse {s['warehouse']} (query: newsetl query \"select count(*) from articles\")",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help="SQL over the views: articles, paragraphs, removed, rejects, "
+                                        "duplicate_clusters, dq_results, runs, canonical_articles, ..."),
+    warehouse: Path = typer.Option(Path("warehouse"), "--warehouse"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """Run SQL with DuckDB over the warehouse; each table is a view of the same name."""
+    from flows.warehouse import Warehouse, WarehouseError
+
+    if fmt not in ("table", "csv", "json"):
+        _die(f"unknown --format {fmt!r}; use table, csv or json")
+    try:
+        df = Warehouse(warehouse).query(sql)
+    except WarehouseError as e:
+        _die(str(e))
+    if df is None:
+        return
+    if fmt == "csv":
+        typer.echo(df.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        import json
+        typer.echo(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")),
+                              ensure_ascii=False, indent=1))
+    else:
+        import pandas as pd
+        with pd.option_context("display.max_rows", 200, "display.max_columns", 50, "display.width", 200,
+                               "display.max_colwidth", 80):
+            typer.echo(df.to_string(index=False) if len(df) else "(no rows)\n" + ", ".join(df.columns))
+
+
+@app.command()
+def docs(warehouse: Path = typer.Option(Path("warehouse"), "--warehouse")) -> None:
+    """Print the path of the Data Docs site of the warehouse."""
+    index = warehouse.absolute() / "docs" / "index.html"
+    if not index.exists():
+        _die(f"no Data Docs at {index} yet; run `newsetl run` first")
+    typer.echo(str(index))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

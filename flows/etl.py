@@ -1,0 +1,380 @@
+"""The `news-etl` Prefect flow: extract -> transform -> load, every stage gated.
+
+The flow body reads like the story; tasks sit at I/O and side effects and pass Arrow
+tables or paths, never one document. CPU-heavy transform batches run in a process pool
+(one underthesea load per worker); Prefect tasks wrap each batch so the UI shows
+`extract-0003`, `transform-0003`, ... with their counts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows import gates
+from flows.sources import SourceEntry, read_entries, scan_source
+from flows.warehouse import Changes, Staging, Warehouse, WarehouseError
+from transforms import tables as T
+from transforms.pipeline import BatchConfig, BatchResult, transform_batch
+
+
+class UsageError(Exception):
+    """Bad arguments or environment: the CLI prints one line and exits 2."""
+
+
+@dataclass
+class RunStats:
+    run_id: str
+    files_read: int = 0
+    files_skipped: int = 0
+    articles_new: int = 0
+    articles_replaced: int = 0
+    rejects_replaced: int = 0
+    rejects_new: int = 0
+    quarantined: int = 0
+    removed_lines: int = 0
+    duplicates_marked: int = 0
+    gates_passed: int = 0
+    gates_failed: int = 0
+    rejects_by_reason: Counter = field(default_factory=Counter)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.stage_seconds[stage] = round(self.stage_seconds.get(stage, 0.0) + seconds, 3)
+
+
+# -- worker pool -------------------------------------------------------------------------------
+
+def _init_worker(with_tokens: bool) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if with_tokens:
+        from transforms.segment import segment_words
+        segment_words(["Khởi động bộ tách từ."])
+
+
+class _Inline:
+    """Runs batches in this process (small inputs: no pool start-up)."""
+
+    def submit(self, fn, *args):
+        f: Future = Future()
+        try:
+            f.set_result(fn(*args))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller through the future
+            f.set_exception(e)
+        return f
+
+    def shutdown(self, *a, **k):
+        pass
+
+
+def _make_pool(workers: int, with_tokens: bool, n_batches: int):
+    if workers <= 1 or n_batches <= 1:
+        _init_worker(with_tokens)
+        return _Inline()
+    import multiprocessing as mp
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["transforms.pipeline"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(with_tokens,))
+
+
+# -- tasks -----------------------------------------------------------------------------------
+
+@task(name="scan-source", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def scan_task(source: str, max_bytes: int) -> list[SourceEntry]:
+    entries = list(scan_source(source, max_bytes=max_bytes))
+    get_run_logger().info("found %d files under %s", len(entries), source)
+    return entries
+
+
+@task(name="extract", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def extract_task(entries: list[SourceEntry], max_bytes: int, known: dict[str, str]) -> tuple[pa.Table, int]:
+    """Read a batch of files; drop the ones already loaded with the same sha256."""
+    docs = read_entries(entries, max_bytes=max_bytes)
+    if known and docs.num_rows:
+        keep = [known.get(p) != s for p, s in zip(docs["source_path"].to_pylist(),
+                                                  docs["source_sha256"].to_pylist())]
+        skipped = keep.count(False)
+        docs = docs.filter(pa.array(keep))
+    else:
+        skipped = 0
+    return docs, skipped
+
+
+@task(name="transform", cache_policy=NO_CACHE)
+def transform_task(pool, docs: pa.Table, cfg: BatchConfig) -> BatchResult:
+    result = pool.submit(transform_batch, docs, cfg).result()
+    get_run_logger().info("batch: %d documents -> %d articles, %d rejects, %d removed lines",
+                          docs.num_rows, result.articles.num_rows, result.rejects.num_rows,
+                          result.removed.num_rows)
+    return result
+
+
+@task(name="stage-batch", cache_policy=NO_CACHE)
+def stage_task(staging: Staging, result: BatchResult) -> None:
+    staging.add("articles", result.articles)
+    staging.add("paragraphs", result.paragraphs)
+    staging.add("removed", result.removed)
+    staging.add("rejects", result.rejects)
+    staging.add("dedup_signatures", result.signatures)
+
+
+@task(name="dedup", cache_policy=NO_CACHE)
+def dedup_task(wh: Warehouse, staging: Staging, replaced_paths: set[str], full_refresh: bool,
+               threshold: float) -> tuple[pa.Table, dict[str, str | None]]:
+    from flows.dedup_io import mark_duplicates
+    return mark_duplicates(wh, staging, replaced_paths, full_refresh, threshold)
+
+
+@task(name="build-version", cache_policy=NO_CACHE)
+def build_task(staging: Staging, changes: Changes) -> Path:
+    return staging.build(changes)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(wh: Warehouse, staging: Staging) -> Path:
+    final = staging.publish()
+    if not (wh.root / "warehouse.duckdb").exists():
+        try:
+            wh.write_catalog()
+        except Exception as e:  # noqa: BLE001 - a reader may hold the file; views still work via `newsetl query`
+            get_run_logger().warning("could not write warehouse.duckdb: %s", e)
+    wh.gc_versions()
+    return final
+
+
+# -- the flow -----------------------------------------------------------------------------
+
+@flow(name="news-etl", persist_result=False, log_prints=False,
+      task_runner=ThreadPoolTaskRunner(max_workers=max(2, (os.cpu_count() or 2))))
+def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: bool = False,
+             with_tokens: bool = True, batch_size: int = 1000, workers: int = 0,
+             max_bytes: int = 5 * 1024 * 1024, max_quarantine_share: float = 0.2,
+             dedup_threshold: float = 0.8, lock_wait: float = 0.0, progress: bool = False):
+    """Load every file under `source` into the warehouse; returns the run summary (a dict)."""
+    started = datetime.now(timezone.utc)
+    log = get_run_logger()
+    threading.Thread(target=gates.warm_up, daemon=True).start()      # GX import overlaps the scan
+    src = Path(source)
+    if not src.is_dir():
+        raise UsageError(f"source folder {source} does not exist or is not a directory")
+    wh = Warehouse(warehouse)
+    wh.check_writable()
+    workers = workers or (os.cpu_count() or 1)
+    from prefect.runtime import flow_run
+    run_id = f"{started.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+    stats = RunStats(run_id=run_id)
+    audit = gates.AuditLog(run_id)
+
+    with wh.lock(wait_seconds=lock_wait):
+        wh.ensure_layout()
+        wh.clean_staging()
+        staging = wh.begin(run_id)
+        # -- extract ---------------------------------------------------------------------
+        t = time.perf_counter()
+        known = {} if full_refresh else _known_files(wh)
+        entries = scan_task(str(src), max_bytes)
+        stats.files_read = len(entries)
+        stats.add_time("scan", time.perf_counter() - t)
+        batches = [entries[i:i + batch_size] for i in range(0, len(entries), batch_size)]
+        cfg = BatchConfig(run_id=run_id, with_tokens=with_tokens)
+        pool = _make_pool(workers, with_tokens, len(batches))
+        bar = _progress(len(entries), progress)
+        processed_paths: set[str] = set()
+        failure: str | None = None
+        try:
+            inflight: deque = deque()
+            for i, batch in enumerate(batches):
+                t = time.perf_counter()
+                docs, skipped = extract_task.with_options(task_run_name=f"extract-{i:04d}")(batch, max_bytes, known)
+                stats.files_skipped += skipped
+                processed_paths.update(docs["source_path"].to_pylist())
+                report = gates.gate_raw(docs, audit)
+                stats.add_time("extract", time.perf_counter() - t)
+                if report.blocking:
+                    failure = report.summary()
+                    break
+                inflight.append((i, docs.num_rows + skipped, transform_task.with_options(
+                    task_run_name=f"transform-{i:04d}").submit(pool, docs, cfg)))
+                while len(inflight) > workers or (inflight and i == len(batches) - 1):
+                    failure = _finish_batch(inflight.popleft(), staging, audit, stats, bar, log)
+                    if failure:
+                        break
+                if failure:
+                    break
+            while inflight and not failure:
+                failure = _finish_batch(inflight.popleft(), staging, audit, stats, bar, log)
+        finally:
+            pool.shutdown(cancel_futures=True) if isinstance(pool, ProcessPoolExecutor) else None
+            bar.close()
+        accepted = stats.articles_new + stats.quarantined
+        if not failure and accepted and stats.quarantined / accepted > max_quarantine_share:
+            failure = (f"Quality gate clean_articles blocked the transform stage: {stats.quarantined} of "
+                       f"{accepted} documents ({stats.quarantined / accepted:.0%}) were quarantined, more "
+                       f"than the allowed {max_quarantine_share:.0%}. Nothing was published; see the rejects "
+                       "reasons in dq_results and the Data Docs.")
+        if failure:
+            return _fail(wh, staging, audit, stats, failure, started, src, full_refresh, with_tokens, log)
+
+        # -- dedup + load ----------------------------------------------------------------------
+        t = time.perf_counter()
+        old_paths = set() if full_refresh else set(known)
+        replaced = processed_paths & old_paths
+        stats.articles_replaced = len(_paths_in(wh, "articles", replaced)) if replaced else 0
+        stats.rejects_replaced = len(_paths_in(wh, "rejects", replaced)) if replaced else 0
+        clusters, dup_updates = dedup_task(wh, staging, replaced, full_refresh, dedup_threshold)
+        stats.duplicates_marked = sum(1 for v in dup_updates.values() if v is not None)
+        stats.add_time("dedup", time.perf_counter() - t)
+        t = time.perf_counter()
+        changes = Changes(replaced_paths=replaced, duplicate_of=dup_updates,
+                          full_tables={"duplicate_clusters": clusters}, drop_all_data=full_refresh)
+        changes.audit = {"dq_results": audit.table(),
+                         "runs": _run_row(stats, started, src, full_refresh, with_tokens, "completed", "")}
+        version = build_task(staging, changes)
+        stats.add_time("load", time.perf_counter() - t)
+        t = time.perf_counter()
+        reports = gates.gate_warehouse(wh, version, stats, audit, full_refresh)
+        stats.add_time("load_gate", time.perf_counter() - t)
+        blocking = [r for r in reports if r.blocking]
+        if blocking:
+            return _fail(wh, staging, audit, stats, " ".join(r.summary() for r in blocking), started, src,
+                         full_refresh, with_tokens, log)
+        # rebuild the audit rows so the load gate's own results are recorded too
+        changes.audit = {"dq_results": audit.table(),
+                         "runs": _run_row(stats, started, src, full_refresh, with_tokens, "completed", "")}
+        version = staging.build(changes)
+        final = publish_task(wh, staging)
+    summary = _summary(stats, wh, final, "completed", "")
+    _artifacts(summary, audit)
+    log.info("run %s completed: %s", run_id, json.dumps({k: summary[k] for k in (
+        "files_read", "articles_new", "rejects_new", "files_skipped", "duplicates_marked")}))
+    return summary
+
+
+def _finish_batch(item, staging: Staging, audit, stats: RunStats, bar, log) -> str | None:
+    i, n_docs, fut = item
+    result: BatchResult = fut.result()
+    t = time.perf_counter()
+    result, report_text = gates.gate_transform(result, audit, stats)
+    stats.add_time("transform_gate", time.perf_counter() - t)
+    if report_text:
+        return report_text
+    stage_task.with_options(task_run_name=f"stage-{i:04d}")(staging, result)
+    stats.articles_new += result.articles.num_rows
+    stats.rejects_new += result.rejects.num_rows
+    stats.removed_lines += result.removed.num_rows
+    stats.rejects_by_reason.update(result.rejects["reason"].to_pylist())
+    bar.update(n_docs)
+    log.info("progress: batch %d done; %d files read so far, %d articles, %d rejects, %d skipped",
+             i, bar.n, stats.articles_new, stats.rejects_new, stats.files_skipped)
+    return None
+
+
+def _known_files(wh: Warehouse) -> dict[str, str]:
+    known: dict[str, str] = {}
+    for table in ("rejects", "articles"):
+        t = wh.read(table, ["source_path", "source_sha256"])
+        known.update(zip(t["source_path"].to_pylist(), t["source_sha256"].to_pylist()))
+    return known
+
+
+def _paths_in(wh: Warehouse, table: str, paths: set[str]) -> list[str]:
+    t = wh.read(table, ["source_path"])
+    return pc.filter(t["source_path"], pc.is_in(t["source_path"], pa.array(sorted(paths), pa.string()))).to_pylist()
+
+
+def _run_row(stats: RunStats, started, src: Path, full_refresh: bool, with_tokens: bool, status: str,
+             message: str) -> pa.Table:
+    from prefect.runtime import flow_run
+    row = {
+        "run_id": stats.run_id, "flow_run_id": str(flow_run.get_id() or ""), "started_at": started,
+        "finished_at": datetime.now(timezone.utc), "status": status, "message": message,
+        "schema_version": T.SCHEMA_VERSION, "rules_version": T.RULES_VERSION, "source": str(src),
+        "full_refresh": full_refresh, "with_tokens": with_tokens,
+        "files_read": stats.files_read, "files_skipped": stats.files_skipped,
+        "articles_new": stats.articles_new, "articles_replaced": stats.articles_replaced,
+        "rejects_new": stats.rejects_new, "removed_lines": stats.removed_lines,
+        "duplicates_marked": stats.duplicates_marked, "gates_passed": stats.gates_passed,
+        "gates_failed": stats.gates_failed, "stage_seconds": json.dumps(stats.stage_seconds),
+    }
+    return pa.Table.from_pylist([row], schema=T.RUNS)
+
+
+def _fail(wh: Warehouse, staging: Staging, audit, stats: RunStats, message: str, started, src: Path,
+          full_refresh: bool, with_tokens: bool, log):
+    """Record the failure in runs and dq_results only; every data table stays as it was."""
+    staging.discard()
+    record = wh.begin(stats.run_id + "-failed")
+    record.build(Changes(audit={"dq_results": audit.table(),
+                                "runs": _run_row(stats, started, src, full_refresh, with_tokens, "failed",
+                                                 message)}))
+    final = record.publish()
+    summary = _summary(stats, wh, final, "failed", message)
+    _artifacts(summary, audit)
+    log.error(message)
+    return Failed(message=message)
+
+
+def _summary(stats: RunStats, wh: Warehouse, version: Path, status: str, message: str) -> dict:
+    d = asdict(stats)
+    d["rejects_by_reason"] = dict(stats.rejects_by_reason)
+    d.update(status=status, message=message, warehouse=str(wh.root), version=version.name,
+             docs=str(wh.root / "docs" / "index.html"))
+    return d
+
+
+def _artifacts(summary: dict, audit) -> None:
+    try:
+        create_table_artifact(key="gate-results", table=audit.summary_rows(),
+                              description=f"Quality gates of run {summary['run_id']} ({summary['status']})")
+        lines = [f"# news-etl run `{summary['run_id']}`: **{summary['status']}**", ""]
+        if summary["message"]:
+            lines += [f"> {summary['message']}", ""]
+        lines += ["| count | value |", "|---|---|"]
+        for k in ("files_read", "files_skipped", "articles_new", "articles_replaced", "rejects_new",
+                  "quarantined", "removed_lines", "duplicates_marked", "gates_passed", "gates_failed"):
+            lines.append(f"| {k} | {summary[k]} |")
+        lines += ["", "| stage | seconds |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in summary["stage_seconds"].items()]
+        if summary["rejects_by_reason"]:
+            lines += ["", "| reject reason | files |", "|---|---|"]
+            lines += [f"| {k} | {v} |" for k, v in sorted(summary["rejects_by_reason"].items())]
+        lines += ["", f"Warehouse: `{summary['warehouse']}` (version `{summary['version']}`)",
+                  f"Data Docs: `{summary['docs']}`"]
+        create_markdown_artifact(key="run-summary", markdown="\n".join(lines),
+                                 description="Counts per stage, rejects by reason, time per stage")
+    except Exception:  # noqa: BLE001 - artifacts are a convenience; never fail a run over them
+        pass
+
+
+class _NoBar:
+    n = 0
+
+    def update(self, k):
+        self.n += k
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+    return tqdm(total=total, unit="file", desc="news-etl", file=sys.stderr, leave=False)

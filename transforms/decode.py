@@ -1,0 +1,221 @@
+"""Turn the raw bytes of one file into text, recovering Vietnamese instead of rejecting it.
+
+One call per file. The result is either text (line endings unified to '\\n') with the encoding
+that produced it, or no text and a reject reason from `transforms.reasons.REJECT_REASONS`:
+
+- ``extract.empty``: zero bytes;
+- ``extract.binary``: a known binary signature (PNG, JPEG, GIF, PDF, ZIP, gzip, ELF, ...) or
+  more than `MAX_CONTROL_SHARE` of the bytes are NUL/C0 control bytes (tab, LF, CR, FF, VT and
+  ESC do not count). A few NULs sprinkled in text stay below that and decode normally;
+  normalize removes them;
+- ``extract.whitespace_only``: the decoded text has nothing but whitespace, BOMs and zero-width
+  characters;
+- ``decode.undecodable``: no candidate decoding gives plausible text.
+
+Candidates, in order:
+
+1. a BOM decides: UTF-32 LE/BE, UTF-16 LE/BE, UTF-8 ('utf-8-sig'); UTF-16/32 without a BOM are
+   tried when NUL bytes line up on one byte parity;
+2. strict UTF-8 ('utf-8'); when the text carries mojibake signatures ("Viá»‡t", "Ã¡"), each
+   affected space-delimited run is re-read as UTF-8 (ftfy for the sloppy cases), and the
+   result is kept when it has fewer signatures and is not less Vietnamese
+   ('utf-8+mojibake-repaired');
+3. otherwise Windows-1258 ('cp1258', tones as combining marks, composed to NFC later) and
+   Windows-1252 ('cp1252'); a UTF-8 file with a few broken bytes ('utf-8+replaced', bad bytes
+   become U+FFFD) competes with them. The candidate with the highest `vietnamese_score` wins,
+   provided it is plausible text (`text_plausibility` >= `MIN_PLAUSIBILITY`);
+   `transforms.langid.vietnamese_score` documents the score.
+
+Legacy font encodings (TCVN3/ABC, VNI) are not decoded here yet: such files come out as
+cp1252 text with a low Vietnamese score and are rejected by the language step.
+"""
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from transforms.langid import vietnamese_score
+
+__all__ = ["Decoded", "decode_bytes", "text_plausibility"]
+
+MAX_CONTROL_SHARE = 0.05     # share of NUL/C0 control bytes above which a file is binary
+MIN_PLAUSIBILITY = 0.90      # share of characters that look like text in an accepted decoding
+MAX_REPLACED_SHARE = 0.01    # broken UTF-8 bytes tolerated before UTF-8 stops being a candidate
+SAMPLE_CHARS = 65_536        # scores are computed on a prefix: fast on 5 MB files
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"), (b"%PDF-", "PDF document"), (b"PK\x03\x04", "ZIP archive"),
+    (b"\x1f\x8b", "gzip data"), (b"\x7fELF", "ELF executable"), (b"MZ", "Windows executable"),
+    (b"BZh", "bzip2 data"), (b"\xfd7zXZ\x00", "xz data"), (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"RIFF", "RIFF media"), (b"OggS", "Ogg media"),
+    (b"SQLite format 3\x00", "SQLite database"),
+)
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"), (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
+    (codecs.BOM_UTF8, "utf-8", "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"), (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
+)
+# UTF-8 lead byte read as cp1252/latin-1 followed by a continuation byte read the same way.
+_MOJIBAKE = re.compile("[ÂÃÄÅÆáâ][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]")
+_INVISIBLE = frozenset("\ufeff\u200b\u200c\u200d\u2060\u00ad\x00")
+
+
+@dataclass
+class Decoded:
+    text: str | None        # decoded text, line endings unified to '\n'; None when rejected
+    encoding: str | None    # codec that produced `text` (see module docstring)
+    reason: str | None      # None, or a REJECT code
+    detail: str = ""        # human explanation
+
+
+def text_plausibility(text: str) -> float:
+    """Share of characters that are letters, digits, marks, spaces or common punctuation."""
+    sample = text[:SAMPLE_CHARS]
+    if not sample:
+        return 0.0
+    good = 0
+    for c in sample:
+        if c.isalnum() or c.isspace() or c in ".,;:!?\"'()[]{}-–—/%&@#*+=<>“”‘’…·•_$€°":
+            good += 1
+        elif unicodedata.category(c)[0] in "MP":
+            good += 1
+    return good / len(sample)
+
+
+def _unify_newlines(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _finish(text: str, encoding: str) -> Decoded:
+    text = _unify_newlines(text)
+    if all(c.isspace() or c in _INVISIBLE for c in text):
+        return Decoded(None, encoding, "extract.whitespace_only", f"{len(text)} characters, all whitespace")
+    return Decoded(text, encoding, None)
+
+
+def _repair_mojibake(text: str) -> str:
+    """Re-read as UTF-8 each space-delimited run that carries a mojibake signature.
+
+    Runs, not whole lines: a line can mix intact Vietnamese ('tức', which cp1252 cannot
+    encode) with mojibake ('Viá»‡t'), and ftfy only repairs text that re-encodes as a whole.
+    """
+    import ftfy  # imported lazily: only files with mojibake signatures pay for it
+
+    spans = []
+    for m in _MOJIBAKE.finditer(text):
+        start = text.rfind(" ", 0, m.start()) + 1
+        nl = text.rfind("\n", 0, m.start()) + 1
+        start = max(start, nl)
+        end = min(i for i in (text.find(" ", m.end()), text.find("\n", m.end()), len(text)) if i >= 0)
+        if spans and start < spans[-1][1]:
+            continue
+        spans.append((start, end))
+    out = []
+    pos = 0
+    for start, end in spans:
+        out.append(text[pos:start])
+        out.append(_fix_run(text[start:end], ftfy))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _fix_run(run: str, ftfy) -> str:
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return run.encode(codec).decode("utf-8")
+        except UnicodeError:
+            pass
+    return ftfy.fix_encoding(run)
+
+
+def _try(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+
+
+def decode_bytes(data: bytes) -> Decoded:
+    """Decode one file; never raises. See the module docstring for the order of candidates."""
+    if not data:
+        return Decoded(None, None, "extract.empty", "0 bytes")
+    for magic, what in _MAGIC:
+        if data.startswith(magic) and (magic != b"MZ" or b"\x00" in data[:512]):
+            return Decoded(None, None, "extract.binary", f"starts with the signature of a {what}")
+
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            body = data[len(bom):]
+            text = _try(body, codec)
+            if text is None:
+                text = body.decode(codec, errors="replace")
+                bad = text.count("\ufffd")
+                if bad > MAX_REPLACED_SHARE * max(len(text), 1):
+                    return Decoded(None, label, "decode.undecodable",
+                                   f"{label} BOM, but {bad} of {len(text)} code units are invalid")
+            return _finish_utf8(text, label) if label == "utf-8-sig" else _finish(text, label)
+
+    n = len(data)
+    nul = data.count(0)
+    if nul and nul * 4 >= n:
+        # UTF-16/32 without a BOM put their NULs on one parity; binary files do not.
+        even = data[0::2].count(0)
+        for codec, ok in (("utf-16-le", nul - even >= 0.9 * nul), ("utf-16-be", even >= 0.9 * nul)):
+            if ok:
+                text = _try(data, codec)
+                if text is not None and text_plausibility(text) >= MIN_PLAUSIBILITY:
+                    return _finish(text, codec)
+    control = n - len(data.translate(None, _CONTROL_BYTES))
+    if control > MAX_CONTROL_SHARE * n:
+        share = control / n
+        what = "NUL bytes" if nul * 2 > control else "NUL and control bytes"
+        return Decoded(None, None, "extract.binary", f"{what} make up {share:.0%} of the file")
+
+    text = _try(data, "utf-8")
+    if text is not None:
+        return _finish_utf8(text, "utf-8")
+
+    # On a tie the earlier candidate wins: UTF-8 with a few bad bytes, then the plainer label.
+    candidates = []
+    lossy = data.decode("utf-8", errors="replace")
+    bad = lossy.count("\ufffd")
+    if bad <= MAX_REPLACED_SHARE * len(lossy):
+        candidates.append(("utf-8+replaced", lossy))
+    for codec in ("cp1252", "cp1258"):
+        cand = data.decode(codec, errors="replace")
+        if cand.count("\ufffd") <= MAX_REPLACED_SHARE * len(cand):
+            candidates.append((codec, cand))
+    best = None
+    for codec, cand in candidates:
+        if text_plausibility(cand) < MIN_PLAUSIBILITY:
+            continue
+        score = vietnamese_score(cand)
+        if best is None or score > best[0]:
+            best = (score, codec, cand)
+    if best is None:
+        return Decoded(None, None, "decode.undecodable",
+                       "not valid UTF-8 and no single-byte decoding looks like text "
+                       f"({bad} invalid UTF-8 sequences in {n} bytes)")
+    score, codec, cand = best
+    out = _finish(cand, codec)
+    if out.reason is None and codec == "utf-8+replaced":
+        out.detail = f"{bad} invalid UTF-8 sequences replaced with U+FFFD"
+    return out
+
+
+def _finish_utf8(text: str, label: str) -> Decoded:
+    if _MOJIBAKE.search(text, 0, SAMPLE_CHARS * 4) is not None:
+        repaired = _repair_mojibake(_unify_newlines(text))
+        if (repaired != text and vietnamese_score(repaired) >= vietnamese_score(text)
+                and len(_MOJIBAKE.findall(repaired)) < len(_MOJIBAKE.findall(text))):
+            out = _finish(repaired, "utf-8+mojibake-repaired")
+            out.detail = f"decoded as {label}, then repaired: UTF-8 bytes had been read as cp1252/latin-1"
+            return out
+    return _finish(text, label)
