@@ -140,6 +140,35 @@ def docs(warehouse: Path = typer.Option(Path("warehouse"), "--warehouse")) -> No
     typer.echo(str(index))
 
 
+@app.command()
+def serve(
+    config: Path = typer.Option(Path("config/newsetl.toml"), "--config", help="deployment config (schedule, parameters)"),
+) -> None:
+    """Serve the news-etl deployment on its cron schedule (Ctrl-C stops it)."""
+    from flows.serve import serve_deployment
+    serve_deployment(config)
+
+
+@app.command()
+def ui(
+    port: int = typer.Option(4200, "--port"),
+) -> None:
+    """Start a local Prefect server with its UI on 127.0.0.1 (loopback only)."""
+    from flows.serve import start_ui
+    start_ui(port)
+
+
+@app.command()
+def bench(
+    corpus: Path = typer.Option(Path("../shared/corpora/baomoi-2017.tar.gz"), "--corpus"),
+    docs: int = typer.Option(0, "--docs", min=0, help="quick mode: a sample of N documents (0 = all)"),
+    out: Path = typer.Option(Path("benchmarks/results/latest.json"), "--out"),
+) -> None:
+    """Benchmark the whole flow on the real corpus; writes JSON, Markdown and a PNG chart."""
+    from benchmarks.run import run_benchmark
+    raise typer.Exit(run_benchmark(corpus=corpus, docs=docs, out=out))
+
+
 def main() -> None:
     app()
 

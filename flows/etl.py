@@ -96,14 +96,14 @@ def _make_pool(workers: int, with_tokens: bool, n_batches: int):
 
 # -- tasks -----------------------------------------------------------------------------------
 
-@task(name="scan-source", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(name="scan-source", tags=["news-etl", "extract"], retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def scan_task(source: str, max_bytes: int) -> list[SourceEntry]:
     entries = list(scan_source(source, max_bytes=max_bytes))
     get_run_logger().info("found %d files under %s", len(entries), source)
     return entries
 
 
-@task(name="extract", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(name="extract", tags=["news-etl", "extract"], retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def extract_task(entries: list[SourceEntry], max_bytes: int, known: dict[str, str]) -> tuple[pa.Table, int]:
     """Read a batch of files; drop the ones already loaded with the same sha256."""
     docs = read_entries(entries, max_bytes=max_bytes)
@@ -117,7 +117,7 @@ def extract_task(entries: list[SourceEntry], max_bytes: int, known: dict[str, st
     return docs, skipped
 
 
-@task(name="transform", cache_policy=NO_CACHE)
+@task(name="transform", tags=["news-etl", "transform"], cache_policy=NO_CACHE)
 def transform_task(pool, docs: pa.Table, cfg: BatchConfig) -> BatchResult:
     result = pool.submit(transform_batch, docs, cfg).result()
     get_run_logger().info("batch: %d documents -> %d articles, %d rejects, %d removed lines",
@@ -126,7 +126,7 @@ def transform_task(pool, docs: pa.Table, cfg: BatchConfig) -> BatchResult:
     return result
 
 
-@task(name="stage-batch", cache_policy=NO_CACHE)
+@task(name="stage-batch", tags=["news-etl", "stage"], cache_policy=NO_CACHE)
 def stage_task(staging: Staging, result: BatchResult) -> None:
     staging.add("articles", result.articles)
     staging.add("paragraphs", result.paragraphs)
@@ -135,19 +135,19 @@ def stage_task(staging: Staging, result: BatchResult) -> None:
     staging.add("dedup_signatures", result.signatures)
 
 
-@task(name="dedup", cache_policy=NO_CACHE)
+@task(name="dedup", tags=["news-etl", "dedup"], cache_policy=NO_CACHE)
 def dedup_task(wh: Warehouse, staging: Staging, replaced_paths: set[str], full_refresh: bool,
                threshold: float) -> tuple[pa.Table, dict[str, str | None]]:
     from flows.dedup_io import mark_duplicates
     return mark_duplicates(wh, staging, replaced_paths, full_refresh, threshold)
 
 
-@task(name="build-version", cache_policy=NO_CACHE)
+@task(name="build-version", tags=["news-etl", "load"], cache_policy=NO_CACHE)
 def build_task(staging: Staging, changes: Changes) -> Path:
     return staging.build(changes)
 
 
-@task(name="publish", cache_policy=NO_CACHE)
+@task(name="publish", tags=["news-etl", "load"], cache_policy=NO_CACHE)
 def publish_task(wh: Warehouse, staging: Staging) -> Path:
     final = staging.publish()
     if not (wh.root / "warehouse.duckdb").exists():
@@ -205,8 +205,10 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
                 docs, skipped = extract_task.with_options(task_run_name=f"extract-{i:04d}")(batch, max_bytes, known)
                 stats.files_skipped += skipped
                 processed_paths.update(docs["source_path"].to_pylist())
-                report = gates.gate_raw(docs, audit)
                 stats.add_time("extract", time.perf_counter() - t)
+                t = time.perf_counter()
+                report = gates.gate_raw(docs, audit)
+                stats.add_time("gates", time.perf_counter() - t)
                 if report.blocking:
                     failure = report.summary()
                     break
@@ -250,7 +252,7 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
         stats.add_time("load", time.perf_counter() - t)
         t = time.perf_counter()
         reports = gates.gate_warehouse(wh, version, stats, audit, full_refresh)
-        stats.add_time("load_gate", time.perf_counter() - t)
+        stats.add_time("gates", time.perf_counter() - t)
         blocking = [r for r in reports if r.blocking]
         if blocking:
             return _fail(wh, staging, audit, stats, " ".join(r.summary() for r in blocking), started, src,
@@ -258,8 +260,10 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
         # rebuild the audit rows so the load gate's own results are recorded too
         changes.audit = {"dq_results": audit.table(),
                          "runs": _run_row(stats, started, src, full_refresh, with_tokens, "completed", "")}
-        version = staging.build(changes)
+        t = time.perf_counter()
+        version = staging.build(changes, only={"runs", "dq_results"})
         final = publish_task(wh, staging)
+        stats.add_time("publish", time.perf_counter() - t)
     summary = _summary(stats, wh, final, "completed", "")
     _artifacts(summary, audit)
     log.info("run %s completed: %s", run_id, json.dumps({k: summary[k] for k in (
@@ -269,13 +273,17 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
 
 def _finish_batch(item, staging: Staging, audit, stats: RunStats, bar, log) -> str | None:
     i, n_docs, fut = item
+    t = time.perf_counter()
     result: BatchResult = fut.result()
+    stats.add_time("transform", time.perf_counter() - t)
     t = time.perf_counter()
     result, report_text = gates.gate_transform(result, audit, stats)
-    stats.add_time("transform_gate", time.perf_counter() - t)
+    stats.add_time("gates", time.perf_counter() - t)
     if report_text:
         return report_text
+    t = time.perf_counter()
     stage_task.with_options(task_run_name=f"stage-{i:04d}")(staging, result)
+    stats.add_time("stage", time.perf_counter() - t)
     stats.articles_new += result.articles.num_rows
     stats.rejects_new += result.rejects.num_rows
     stats.removed_lines += result.removed.num_rows
@@ -356,6 +364,8 @@ def _artifacts(summary: dict, audit) -> None:
             lines += ["", "| reject reason | files |", "|---|---|"]
             lines += [f"| {k} | {v} |" for k, v in sorted(summary["rejects_by_reason"].items())]
         lines += ["", f"Warehouse: `{summary['warehouse']}` (version `{summary['version']}`)",
+                  f"Parquet tables: `{summary['warehouse']}/<table>/` (e.g. `articles/`, `rejects/`), "
+                  "or `newsetl query \"select ...\"`",
                   f"Data Docs: `{summary['docs']}`"]
         create_markdown_artifact(key="run-summary", markdown="\n".join(lines),
                                  description="Counts per stage, rejects by reason, time per stage")

@@ -283,11 +283,15 @@ class Staging:
             return t.select(columns) if columns else t
         return ds.dataset([str(f) for f in files], format="parquet").to_table(columns=columns)
 
-    def build(self, changes: Changes) -> Path:
-        """Assemble the complete next version (hard links + rewrites + new files)."""
-        if self.version_dir.exists():
+    def build(self, changes: Changes, only: set[str] | None = None) -> Path:
+        """Assemble the complete next version (hard links + rewrites + new files).
+
+        With `only`, an already built version gets just those tables rebuilt (the flow uses
+        this to add the load gate's own results to the audit tables without redoing the data).
+        """
+        if only is None and self.version_dir.exists():
             shutil.rmtree(self.version_dir)
-        self.version_dir.mkdir(parents=True)
+        self.version_dir.mkdir(parents=True, exist_ok=True)
         cur = self.wh.current
         old_articles = self.wh.read("articles", ["article_id", "source_path", "part"])
         if changes.drop_all_data:
@@ -299,9 +303,14 @@ class Staging:
         touched_ids = gone_ids | set(changes.duplicate_of)
         id_to_part = dict(zip(old_articles["article_id"].to_pylist(), old_articles["part"].to_pylist()))
         touched_parts = {id_to_part[i] for i in touched_ids if i in id_to_part}
-        counts = {}
+        manifest = self.version_dir / "_manifest.json"
+        counts = json.loads(manifest.read_text())["tables"] if only and manifest.exists() else {}
         for table in ALL_TABLES:
+            if only is not None and table not in only:
+                continue
             out = self.version_dir / table
+            if out.exists():
+                shutil.rmtree(out)
             out.mkdir(parents=True)
             if table in changes.full_tables:
                 _write(out / f"{self.run_id}.parquet",
