@@ -5,6 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# Subprocesses (CLI tests, benchmark runs) reuse compiled bytecode instead of recompiling
+# every module at each start.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: run test test-all test-slow bench ui serve docs clean-warehouse install
 
 install: $(STAMP)
@@ -30,11 +34,14 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/newsetl bench
 
+# `make ui` in one terminal, `make serve` in another; both stop with Ctrl-C.
+UI_PORT ?= 4200
+
 ui: $(STAMP)
-	$(BIN)/newsetl ui
+	$(BIN)/newsetl ui --port $(UI_PORT)
 
 serve: $(STAMP)
-	$(BIN)/newsetl serve
+	PREFECT_API_URL="$${PREFECT_API_URL:-http://127.0.0.1:$(UI_PORT)/api}" $(BIN)/newsetl serve
 
 docs: $(STAMP)
 	$(BIN)/newsetl docs

@@ -59,6 +59,8 @@ def _flatten(sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def _pairs_in_runs(keys: np.ndarray, members: np.ndarray, n: int) -> np.ndarray:
     """Codes i*n+j (i<j) of members sharing a key; keys need not be sorted."""
+    if keys.size == 0:
+        return np.empty(0, np.int64)
     order = np.argsort(keys, kind="stable")
     ks, ms = keys[order], members[order]
     run_start = np.r_[True, ks[1:] != ks[:-1]]

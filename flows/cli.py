@@ -14,6 +14,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+# The embedded API migrates a fresh database on first use: on a busy 2-core machine that can
+# take longer than Prefect's default 20 s.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("TQDM_DISABLE", "0")
 
 import typer  # noqa: E402
@@ -35,16 +38,23 @@ def run(
     warehouse: Path = typer.Option(Path("warehouse"), "--warehouse", help="warehouse folder"),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="rebuild the data tables from scratch"),
     no_tokens: bool = typer.Option(False, "--no-tokens", help="skip word segmentation (much faster)"),
-    batch_size: int = typer.Option(1000, "--batch-size", min=1, help="documents per batch"),
+    batch_size: int = typer.Option(2000, "--batch-size", min=1, help="documents per batch"),
     workers: int = typer.Option(0, "--workers", min=0, help="processes for CPU-heavy steps (0 = all cores)"),
     max_mb: float = typer.Option(5.0, "--max-mb", min=0.001, help="larger files are rejected as too_large"),
     max_quarantine: float = typer.Option(0.2, "--max-quarantine", min=0.0, max=1.0,
                                          help="share of documents a gate may quarantine before the run fails"),
     wait: float = typer.Option(0.0, "--wait", min=0.0, help="seconds to wait for another run's lock"),
+    task_runner: str = typer.Option("process", "--task-runner",
+                                    help="where CPU-heavy batches run: process (local pool) or dask"),
+    dask_address: Optional[str] = typer.Option(None, "--dask-address",
+                                               help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                                    "(default with --task-runner dask: a LocalCluster)"),
 ) -> None:
     """Extract, transform and load every file under --source into --warehouse."""
     if not source.is_dir():
         _die(f"source folder '{source}' does not exist or is not a directory (pass --source DIR)")
+    if task_runner not in ("process", "dask"):
+        _die(f"unknown --task-runner {task_runner!r}; use process or dask")
     from flows.warehouse import Warehouse, WarehouseBusy, WarehouseError
     try:
         Warehouse(warehouse).check_writable()
@@ -56,9 +66,15 @@ def run(
         state = news_etl(source=str(source), warehouse=str(warehouse), full_refresh=full_refresh,
                          with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
                          max_bytes=int(max_mb * 1024 * 1024), max_quarantine_share=max_quarantine,
-                         lock_wait=wait, progress=sys.stderr.isatty(), return_state=True)
+                         lock_wait=wait, progress=sys.stderr.isatty(), task_runner=task_runner,
+                         dask_address=dask_address, return_state=True)
     except KeyboardInterrupt:
         _die("interrupted; nothing was published by this run", 130)
+    except RuntimeError as e:
+        if "Prefect API" in str(e) or "ephemeral" in str(e):
+            _die(f"could not reach the Prefect API: {e} Start one with `newsetl ui` and export "
+                 "PREFECT_API_URL=http://127.0.0.1:4200/api, or retry.", 3)
+        raise
     if state.is_completed():
         summary = state.result()
         _print_summary(summary)
@@ -94,7 +110,9 @@ def _print_summary(s: dict) -> None:
         + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(s['rejects_by_reason'].items()))})"
            if s['rejects_by_reason'] else ""),
         f"  removed lines {s['removed_lines']}, duplicates marked {s['duplicates_marked']}",
-        f"  gates passed {s['gates_passed']}, failed {s['gates_failed']}",
+        f"  gates passed {s['gates_passed']}, failed {s['gates_failed']}"
+        + (f", {len(s['gate_warnings'])} warning(s)" if s.get("gate_warnings") else ""),
+        *[f"    warning: {w}" for w in (s.get("gate_warnings") or [])[:5]],
         f"  warehouse {s['warehouse']} (query: newsetl query \"select count(*) from articles\")",
     ]
     typer.echo("\n".join(lines))

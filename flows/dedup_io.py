@@ -12,7 +12,7 @@ from transforms import dedup
 
 def mark_duplicates(wh: Warehouse, staging: Staging, replaced_paths: set[str], full_refresh: bool,
                     threshold: float) -> tuple[pa.Table, dict[str, str | None]]:
-    new_meta = staging.staged("articles", ["article_id", "content_sha256", "published_at", "body", "lede", "title"])
+    new_meta = staging.staged("articles", ["article_id", "content_sha256", "published_at"])
     new_sigs = staging.staged("dedup_signatures")
     if full_refresh:
         old_meta = wh.read("articles", ["article_id", "source_path", "content_sha256", "published_at",
@@ -31,14 +31,23 @@ def mark_duplicates(wh: Warehouse, staging: Staging, replaced_paths: set[str], f
         old_clusters = old_clusters.filter(pc.invert(pc.is_in(old_clusters["article_id"], gone_ids)))
     return dedup.mark_run(new_meta=new_meta, new_sigs=new_sigs, old_meta=old_meta, old_sigs=old_sigs,
                           old_clusters=old_clusters, threshold=threshold,
-                          fetch_old_text=lambda ids: _old_texts(wh, ids))
+                          fetch_old_text=lambda ids: _old_texts(wh, ids),
+                          fetch_new_text=lambda ids: _texts(staging.staged("articles", _TEXT_COLS), ids))
+
+
+_TEXT_COLS = ["article_id", "title", "lede", "body"]
 
 
 def _old_texts(wh: Warehouse, ids: list[str]) -> dict[str, str]:
     """Cleaned text of published articles, for verifying candidate pairs (candidates only)."""
     if not ids:
         return {}
-    t = wh.read("articles", ["article_id", "title", "lede", "body"],
-                filter=pc.field("article_id").isin(ids))
+    return _texts(wh.read("articles", _TEXT_COLS, filter=pc.field("article_id").isin(ids)), ids)
+
+
+def _texts(t: pa.Table, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    t = t.filter(pc.is_in(t["article_id"], pa.array(ids, pa.string())))
     return {a: dedup.dedup_text(ti, le, bo) for a, ti, le, bo in zip(
         t["article_id"].to_pylist(), t["title"].to_pylist(), t["lede"].to_pylist(), t["body"].to_pylist())}

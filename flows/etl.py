@@ -83,7 +83,35 @@ class _Inline:
         pass
 
 
-def _make_pool(workers: int, with_tokens: bool, n_batches: int):
+class _DaskPool:
+    """CPU-bound batches on a Dask cluster: the given scheduler, or a LocalCluster of `workers`
+    single-threaded worker processes. Prefect tasks still wrap every batch (UI, logs)."""
+
+    def __init__(self, workers: int, with_tokens: bool, address: str | None):
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if address:
+            self.client = Client(address)
+        else:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+        self.client.run(_init_worker, with_tokens)
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False)
+
+    def shutdown(self, *a, **k):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _make_pool(workers: int, with_tokens: bool, n_batches: int, task_runner: str = "process",
+               dask_address: str | None = None):
+    if task_runner == "dask":
+        return _DaskPool(workers, with_tokens, dask_address)
     if workers <= 1 or n_batches <= 1:
         _init_worker(with_tokens)
         return _Inline()
@@ -149,13 +177,9 @@ def build_task(staging: Staging, changes: Changes) -> Path:
 
 @task(name="publish", tags=["news-etl", "load"], cache_policy=NO_CACHE)
 def publish_task(wh: Warehouse, staging: Staging) -> Path:
-    final = staging.publish()
-    if not (wh.root / "warehouse.duckdb").exists():
-        try:
-            wh.write_catalog()
-        except Exception as e:  # noqa: BLE001 - a reader may hold the file; views still work via `newsetl query`
-            get_run_logger().warning("could not write warehouse.duckdb: %s", e)
-    wh.gc_versions()
+    final = staging.publish()            # also refreshes warehouse.duckdb and removes old versions
+    for warning in staging.warnings:
+        get_run_logger().warning(warning)
     return final
 
 
@@ -164,9 +188,10 @@ def publish_task(wh: Warehouse, staging: Staging) -> Path:
 @flow(name="news-etl", persist_result=False, log_prints=False,
       task_runner=ThreadPoolTaskRunner(max_workers=max(2, (os.cpu_count() or 2))))
 def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: bool = False,
-             with_tokens: bool = True, batch_size: int = 1000, workers: int = 0,
+             with_tokens: bool = True, batch_size: int = 2000, workers: int = 0, gate_rows: int = 10_000,
              max_bytes: int = 5 * 1024 * 1024, max_quarantine_share: float = 0.2,
-             dedup_threshold: float = 0.8, lock_wait: float = 0.0, progress: bool = False):
+             dedup_threshold: float = 0.8, lock_wait: float = 0.0, progress: bool = False,
+             task_runner: str = "process", dask_address: str | None = None):
     """Load every file under `source` into the warehouse; returns the run summary (a dict)."""
     started = datetime.now(timezone.utc)
     log = get_run_logger()
@@ -180,7 +205,7 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     from prefect.runtime import flow_run
     run_id = f"{started.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
     stats = RunStats(run_id=run_id)
-    audit = gates.AuditLog(run_id)
+    audit = gates.AuditLog(run_id, started)
 
     with wh.lock(wait_seconds=lock_wait):
         wh.ensure_layout()
@@ -194,10 +219,11 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
         stats.add_time("scan", time.perf_counter() - t)
         batches = [entries[i:i + batch_size] for i in range(0, len(entries), batch_size)]
         cfg = BatchConfig(run_id=run_id, with_tokens=with_tokens)
-        pool = _make_pool(workers, with_tokens, len(batches))
+        pool = _make_pool(workers, with_tokens, len(batches), task_runner, dask_address)
         bar = _progress(len(entries), progress)
         processed_paths: set[str] = set()
         failure: str | None = None
+        buf = _GateBuffer(gate_rows)
         try:
             inflight: deque = deque()
             for i, batch in enumerate(batches):
@@ -207,23 +233,25 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
                 processed_paths.update(docs["source_path"].to_pylist())
                 stats.add_time("extract", time.perf_counter() - t)
                 t = time.perf_counter()
-                report = gates.gate_raw(docs, audit)
+                report = gates.gate_raw(docs, audit, stats)
                 stats.add_time("gates", time.perf_counter() - t)
                 if report.blocking:
                     failure = report.summary()
                     break
                 inflight.append((i, docs.num_rows + skipped, transform_task.with_options(
                     task_run_name=f"transform-{i:04d}").submit(pool, docs, cfg)))
-                while len(inflight) > workers or (inflight and i == len(batches) - 1):
-                    failure = _finish_batch(inflight.popleft(), staging, audit, stats, bar, log)
+                while len(inflight) > workers:
+                    failure = _finish_batch(inflight.popleft(), buf, staging, audit, stats, bar, log)
                     if failure:
                         break
                 if failure:
                     break
             while inflight and not failure:
-                failure = _finish_batch(inflight.popleft(), staging, audit, stats, bar, log)
+                failure = _finish_batch(inflight.popleft(), buf, staging, audit, stats, bar, log)
+            if not failure:
+                failure = _finish_batch(None, buf, staging, audit, stats, bar, log, flush=True)
         finally:
-            pool.shutdown(cancel_futures=True) if isinstance(pool, ProcessPoolExecutor) else None
+            pool.shutdown(cancel_futures=True) if isinstance(pool, ProcessPoolExecutor) else pool.shutdown()
             bar.close()
         accepted = stats.articles_new + stats.quarantined
         if not failure and accepted and stats.quarantined / accepted > max_quarantine_share:
@@ -264,33 +292,58 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
         version = staging.build(changes, only={"runs", "dq_results"})
         final = publish_task(wh, staging)
         stats.add_time("publish", time.perf_counter() - t)
+        t = time.perf_counter()
+        docs = audit.build_docs(wh.root / "docs")          # outside .versions: survives publish
+        stats.add_time("docs", time.perf_counter() - t)
     summary = _summary(stats, wh, final, "completed", "")
-    _artifacts(summary, audit)
+    _artifacts(summary, audit, docs)
     log.info("run %s completed: %s", run_id, json.dumps({k: summary[k] for k in (
         "files_read", "articles_new", "rejects_new", "files_skipped", "duplicates_marked")}))
     return summary
 
 
-def _finish_batch(item, staging: Staging, audit, stats: RunStats, bar, log) -> str | None:
-    i, n_docs, fut = item
-    t = time.perf_counter()
-    result: BatchResult = fut.result()
-    stats.add_time("transform", time.perf_counter() - t)
+class _GateBuffer:
+    """Transformed batches waiting for the transform gate: GX pays a fixed cost per validation,
+    so batches are gated together once `rows` articles are waiting (bounded memory)."""
+
+    def __init__(self, rows: int):
+        self.rows = rows
+        self.items: list[tuple[int, int, BatchResult]] = []
+
+    @property
+    def articles(self) -> int:
+        return sum(r.articles.num_rows for _, _, r in self.items)
+
+
+def _finish_batch(item, buf: _GateBuffer, staging: Staging, audit, stats: RunStats, bar, log,
+                  flush: bool = False) -> str | None:
+    if item is not None:
+        i, n_docs, fut = item
+        t = time.perf_counter()
+        buf.items.append((i, n_docs, fut.result()))
+        stats.add_time("transform", time.perf_counter() - t)
+    if not buf.items or (not flush and buf.articles < buf.rows):
+        return None
+    items, buf.items = buf.items, []
+    result = BatchResult(*(pa.concat_tables([getattr(r, f) for _, _, r in items])
+                           for f in ("articles", "paragraphs", "removed", "rejects", "signatures")))
     t = time.perf_counter()
     result, report_text = gates.gate_transform(result, audit, stats)
     stats.add_time("gates", time.perf_counter() - t)
     if report_text:
         return report_text
     t = time.perf_counter()
-    stage_task.with_options(task_run_name=f"stage-{i:04d}")(staging, result)
+    first, last = items[0][0], items[-1][0]
+    stage_task.with_options(task_run_name=f"stage-{first:04d}" + (f"-{last:04d}" if last != first else ""))(
+        staging, result)
     stats.add_time("stage", time.perf_counter() - t)
     stats.articles_new += result.articles.num_rows
     stats.rejects_new += result.rejects.num_rows
     stats.removed_lines += result.removed.num_rows
     stats.rejects_by_reason.update(result.rejects["reason"].to_pylist())
-    bar.update(n_docs)
-    log.info("progress: batch %d done; %d files read so far, %d articles, %d rejects, %d skipped",
-             i, bar.n, stats.articles_new, stats.rejects_new, stats.files_skipped)
+    bar.update(sum(n for _, n, _ in items))
+    log.info("progress: batches %d-%d staged; %d files done so far: %d articles, %d rejects, %d skipped",
+             first, last, bar.n, stats.articles_new, stats.rejects_new, stats.files_skipped)
     return None
 
 
@@ -333,8 +386,9 @@ def _fail(wh: Warehouse, staging: Staging, audit, stats: RunStats, message: str,
                                 "runs": _run_row(stats, started, src, full_refresh, with_tokens, "failed",
                                                  message)}))
     final = record.publish()
+    docs = audit.build_docs(wh.root / "docs")              # a failed run gets its docs too
     summary = _summary(stats, wh, final, "failed", message)
-    _artifacts(summary, audit)
+    _artifacts(summary, audit, docs)
     log.error(message)
     return Failed(message=message)
 
@@ -347,10 +401,13 @@ def _summary(stats: RunStats, wh: Warehouse, version: Path, status: str, message
     return d
 
 
-def _artifacts(summary: dict, audit) -> None:
+def _artifacts(summary: dict, audit, docs: Path | None = None) -> None:
+    summary["gate_warnings"] = audit.warning_lines()
     try:
         create_table_artifact(key="gate-results", table=audit.summary_rows(),
                               description=f"Quality gates of run {summary['run_id']} ({summary['status']})")
+        create_markdown_artifact(key="quality-gates", markdown=audit.markdown(docs),
+                                 description="Suites x result, warnings, and where the Data Docs are")
         lines = [f"# news-etl run `{summary['run_id']}`: **{summary['status']}**", ""]
         if summary["message"]:
             lines += [f"> {summary['message']}", ""]

@@ -49,14 +49,22 @@ def run_etl(prefect_harness):
     return _run
 
 
+@pytest.fixture(scope="session")
+def cli_prefect_home(tmp_path_factory) -> Path:
+    """One PREFECT_HOME per test worker: the embedded API migrates its database only once."""
+    return tmp_path_factory.mktemp("prefect-home")
+
+
 @pytest.fixture
-def cli(tmp_path: Path):
-    """Run `newsetl` in a subprocess with its own PREFECT_HOME; returns CompletedProcess."""
-    home = tmp_path / "prefect-home"
+def cli(cli_prefect_home: Path):
+    """Run `newsetl` in a subprocess (embedded Prefect API); returns CompletedProcess."""
+    home = cli_prefect_home
 
     def _cli(*args: str, timeout: float = 300, env: dict | None = None):
-        e = {**os.environ, "PREFECT_HOME": str(home), **(env or {})}
+        e = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+             **(env or {})}
         e.pop("PREFECT_API_URL", None)
+        e.pop("PYTHONDONTWRITEBYTECODE", None)      # let subprocesses reuse compiled bytecode
         return subprocess.run([*NEWSETL, *args], cwd=ROOT, capture_output=True, text=True,
                               timeout=timeout, env=e, stdin=subprocess.DEVNULL)
     return _cli

@@ -293,8 +293,8 @@ def _credit_line(ln: _Line) -> str | None:
         return None
     m = _NGUON.match(s)
     if m:
-        rest = m.group(1).rstrip(".")
-        if (rest[0] == "(" or rest[0].isupper()) and ln.words <= 10 and "," not in _outside_parens(rest):
+        rest = m.group(1).rstrip(".")      # "" for "Nguồn: ...": not a credit (rest[0] raised)
+        if (rest[:1] == "(" or rest[:1].isupper()) and ln.words <= 10 and "," not in _outside_parens(rest):
             return rest
         return None
     core = s.rstrip(".")

@@ -61,6 +61,7 @@ _BOMS = (
 )
 # UTF-8 lead byte read as cp1252/latin-1 followed by a continuation byte read the same way.
 _MOJIBAKE = re.compile("[ÂÃÄÅÆáâ][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]")
+_RUN_END = re.compile("[ \n]")
 _INVISIBLE = frozenset("\ufeff\u200b\u200c\u200d\u2060\u00ad\x00")
 
 
@@ -107,15 +108,18 @@ def _repair_mojibake(text: str) -> str:
     """
     import ftfy  # imported lazily: only files with mojibake signatures pay for it
 
+    # Linear time: a signature inside the run found last is skipped before any search, and
+    # the searches are bounded by that run (searching the whole text around every signature
+    # was quadratic on a 100k-character line of mojibake).
     spans = []
     for m in _MOJIBAKE.finditer(text):
-        start = text.rfind(" ", 0, m.start()) + 1
-        nl = text.rfind("\n", 0, m.start()) + 1
-        start = max(start, nl)
-        end = min(i for i in (text.find(" ", m.end()), text.find("\n", m.end()), len(text)) if i >= 0)
-        if spans and start < spans[-1][1]:
+        lo = spans[-1][1] if spans else 0
+        if m.start() < lo:
             continue
-        spans.append((start, end))
+        start = max(text.rfind(" ", lo, m.start()), text.rfind("\n", lo, m.start())) + 1
+        sep = _RUN_END.search(text, m.end())
+        end = sep.start() if sep else len(text)
+        spans.append((max(start, lo), end))
     out = []
     pos = 0
     for start, end in spans:

@@ -665,10 +665,13 @@ def link_duplicates(pairs_with_similarity: pa.Table, articles_meta: pa.Table, ex
 def mark_run(new_meta: pa.Table, new_sigs: pa.Table, old_meta: pa.Table, old_sigs: pa.Table,
              old_clusters: pa.Table, threshold: float = DEFAULT_THRESHOLD,
              fetch_old_text: Callable[[list[str]], Mapping[str, str]] | None = None,
+             fetch_new_text: Callable[[list[str]], Mapping[str, str]] | None = None,
              ) -> tuple[pa.Table, dict[str, str | None]]:
     """Mark this run's articles against each other and the warehouse.
 
-    new_meta: article_id, content_sha256, published_at, title, lede, body (staged articles).
+    new_meta: article_id, content_sha256, published_at (staged articles), plus title, lede, body
+    unless fetch_new_text(ids) -> {id: dedup_text} is given: then only the candidates' text
+    is ever built (the common case: almost no article is a candidate).
     new_sigs / old_sigs: DEDUP_SIGNATURES. old_meta: article_id, content_sha256, published_at,
     duplicate_of (published articles still present). fetch_old_text(ids) -> {id: dedup_text}
     is called once, for candidate and touched-cluster articles only.
@@ -679,20 +682,29 @@ def mark_run(new_meta: pa.Table, new_sigs: pa.Table, old_meta: pa.Table, old_sig
     only that text is read back for old articles; it is consistent across runs.
     """
     new_ids = new_meta["article_id"].to_pylist()
-    new_texts = {a: dedup_text(t, l, b) for a, t, l, b in zip(
-        new_ids, new_meta["title"].to_pylist(), new_meta["lede"].to_pylist(), new_meta["body"].to_pylist())}
     new_index = _join_sha(new_sigs, new_meta)
     old_index = _join_sha(old_sigs, old_meta)
     cands = find_candidates(new_index, old_index, threshold)
+    cand_new = sorted((set(cands["a"].to_pylist()) | set(cands["b"].to_pylist())) & set(new_ids))
+    if fetch_new_text is not None:
+        new_texts = dict(fetch_new_text(cand_new))
+    else:
+        wanted = set(cand_new)
+        new_texts = {a: dedup_text(t, l, b) for a, t, l, b in zip(
+            new_ids, new_meta["title"].to_pylist(), new_meta["lede"].to_pylist(), new_meta["body"].to_pylist())
+            if a in wanted}
     orphan_members = _orphan_members(old_clusters)
-    need = sorted(set(texts_needed(cands, old_clusters, have=new_texts)) | (orphan_members - set(new_texts)))
+    # exact pairs need no text for verification, but the canonical rule needs every end's length
+    ends = set(cands["a"].to_pylist()) | set(cands["b"].to_pylist())
+    need = sorted((set(texts_needed(cands, old_clusters, have=new_texts)) | orphan_members | ends)
+                  - set(new_texts))
     texts = dict(new_texts)
     if need:
         if fetch_old_text is None:
             raise ValueError("fetch_old_text is required when old articles are candidates")
         texts.update(fetch_old_text(need))
     verified = verify_candidates(cands, texts, threshold)
-    involved = set(new_ids) | set(need) | set(verified["a"].to_pylist()) | set(verified["b"].to_pylist())
+    involved = set(new_texts) | set(need) | set(verified["a"].to_pylist()) | set(verified["b"].to_pylist())
     pub: dict[str, object] = {}
     for t in (old_meta, new_meta):
         col = t["published_at"]

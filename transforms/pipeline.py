@@ -90,13 +90,17 @@ def transform_batch(docs: pa.Table, cfg: BatchConfig) -> BatchResult:
         lede = next((p.text for p in kept if p.kind == "lede"), None)
         body_paras = [p.text for p in kept if p.kind == "body"]
         prose = "\n".join([lede or ""] + body_paras).strip()
-        language, score = detect_language(prose if prose else (st.title or ""))
-        if language != "vi" and prose:
-            _reject(rejects, doc, "transform", "language.not_vietnamese",
-                    f"language identified as {language!r} (score {score:.2f})", cfg.run_id, now)
+        # Without prose (a page of site chrome), the language of the whole page decides: a
+        # Vietnamese chrome page goes on to the gate, which quarantines it as too short.
+        language, score = detect_language(prose if prose else "\n".join(lines))
+        if language != "vi":
+            if not prose and not any(c.isalpha() for c in "".join(lines)):
+                _reject(rejects, doc, "transform", "clean.no_text",
+                        "no letters at all: only digits, punctuation, symbols or emoji", cfg.run_id, now)
+            else:
+                _reject(rejects, doc, "transform", "language.not_vietnamese",
+                        f"language identified as {language!r} (score {score:.2f})", cfg.run_id, now)
             continue
-        if not prose:
-            language = "vi" if language == "vi" else language
         aid = article_id_for(doc["source_path"], doc["source_sha256"])
         part = partition_of(st.published_at)
         body = "\n\n".join(body_paras) if body_paras else None

@@ -22,7 +22,14 @@ REJECT_REASONS: dict[str, str] = {
     "decode.undecodable": "no candidate encoding gives plausible text",
     "language.not_vietnamese": "the article text is not Vietnamese",
     "clean.no_article": "nothing but site chrome: no title, lede or body survives cleaning",
+    "clean.no_text": "no letters at all: only digits, punctuation, symbols or emoji",
     "gate.quarantined": "a row-level expectation of a quality gate failed for this document",
+    "gate.too_short": "quality gate: less than 80 characters of lede and body survive cleaning",
+    "gate.not_nfc": "quality gate: stored text is not Unicode NFC",
+    "gate.bad_characters": "quality gate: a control, zero-width or non-breaking space character survived",
+    "gate.boilerplate_left": "quality gate: a kept line is only a boilerplate cue of the cleaning lexicon",
+    "gate.date_out_of_range": "quality gate: published_at is before 1990 or more than a day in the future",
+    "gate.not_vietnamese": "quality gate: the article's language is not 'vi'",
 }
 
 # -- removed: one raw line that did not end up in title, lede, body or captions ----------

@@ -346,3 +346,33 @@ def test_find_candidates_pairs_new_with_old_only():
     cands = D.find_candidates(t.slice(2), t.slice(0, 2))
     assert [(r["a"], r["b"], r["kind"]) for r in cands.to_pylist()] == [("n1", "o1", "lsh"), ("n1", "o2", "lsh")]
     assert re.fullmatch(r"[0-9a-f]{64}", D.content_sha256("x"))
+
+
+def test_exact_copy_of_a_published_article_is_linked_incrementally():
+    """A new exact copy of an old article that is in no cluster yet (regression: the old
+    article's text was never fetched, so the canonical rule lacked its length)."""
+    import hashlib
+    from datetime import datetime, timezone
+
+    import pyarrow as pa
+
+    from transforms import dedup
+    from transforms.tables import DUPLICATE_CLUSTERS
+
+    text = ("Hà Nội tăng cường thêm các tuyến xe buýt để phục vụ nhu cầu đi lại của người dân "
+            "và du khách trong dịp lễ, với tần suất dày hơn vào giờ cao điểm buổi sáng và chiều.")
+    def meta(ids):
+        return pa.table({"article_id": ids,
+                         "content_sha256": [hashlib.sha256(text.encode()).hexdigest()] * len(ids),
+                         "published_at": pa.array([datetime(2024, 1, 1, tzinfo=timezone.utc)] * len(ids),
+                                                  pa.timestamp("us", tz="UTC")),
+                         "duplicate_of": pa.array([None] * len(ids), pa.string())})
+    sigs, n = dedup.minhash_signatures([text])
+    def sig(ids):
+        return dedup.signatures_table(ids, sigs.repeat(len(ids), axis=0), n.repeat(len(ids)))
+    clusters, updates = dedup.mark_run(
+        new_meta=meta(["b"]).drop_columns(["duplicate_of"]), new_sigs=sig(["b"]),
+        old_meta=meta(["a"]), old_sigs=sig(["a"]), old_clusters=DUPLICATE_CLUSTERS.empty_table(),
+        fetch_old_text=lambda ids: {i: text for i in ids}, fetch_new_text=lambda ids: {i: text for i in ids})
+    assert updates == {"b": "a"}
+    assert sorted(clusters["article_id"].to_pylist()) == ["a", "b"]

@@ -138,3 +138,108 @@ def test_agrees_with_underthesea_on_the_other_convention_and_typing_errors():
             "gìa qúa ngòai hòan nghành thuơng bưóc tạị qui Ðà")
     pairs = _oracle_pairs([line])
     assert [(tok, ours, th) for tok, ours, th in pairs if ours != th] == []
+
+
+# --- the fast path (section 5 of transforms/normalize.py) must give the exact path's output ---
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from transforms import normalize as N  # noqa: E402
+
+# Pieces that hit each window (and near misses), plus characters each branch of the fast
+# path treats differently: replaced, deleted, decomposed, outside the four pages, astral.
+_PIECES = [
+    "hoà", "thuỷ", "baỏ", "quá", "già", "giá", "ngoài", "của", "gìa", "qúa", "gũi", "ngụy", "qui",
+    "quí", "Qui", "Quick", "nghành", "nghĩa", "tạị", "đấú", "lựơng", "nghịêm", "hòan", "bưóc",
+    "thuơng", "thuở", "Quới", "Ðà", "ðại", "HÐND", "Ðắk", "trênGoogle", "ViệtNam", "iPhone",
+    "YouTube", "TP.HCM", "https://x.vn/hoà", "hoà@mail.vn", "www.hoà.vn", " ", "  ", "\n", " \n",
+    "\n ", "\u00a0", "\u200b", "\t", "\r\n", "…", "\u2010", "\u00ad", "\x00", "\u0301", "\u0323",
+    "\u2028", "😀", "жёлтый", "Müller", "●", "²", "_", "3", ".", ",", "“", "”",
+]
+_CHARS = st.sampled_from(
+    list("aăâeêioôơuưyđbcdghklmnpqrstvxAĂÂEÊIOÔƠUƯYĐGHQ .,'-\n")
+    + list("àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵÐð")
+    + list("ÀÁẢÃẠẦẤỒỐÙÚỦŨỤỲÝ")
+)
+_TEXTS = st.one_of(
+    st.lists(st.sampled_from(_PIECES), max_size=30).map("".join),
+    st.lists(st.one_of(st.sampled_from(_PIECES), _CHARS), max_size=60).map("".join),
+    st.text(max_size=80),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS)
+@example("Khánh Hoà\n\nthuỷ  lợi \n Ðà Nẵng…trênGoogle")
+@example(unicodedata.normalize("NFD", "Khánh Hoà thuỷ lợi") + "\nhoà")
+@example("😀 hoà")
+@example("hoà 😀")
+@example("Москва hoà\nhoà")
+def test_fast_path_gives_the_exact_result(text):
+    exact = N._normalize_exact(text)
+    assert N._normalize_fast(text) == exact
+    assert normalize_text(text) == exact
+
+
+@pytest.mark.parametrize("line, expected", [
+    # one window per line (the window's name in transforms/normalize.py in the comment)
+    ("Khánh Hoà", "Khánh Hòa"),                    # (V1, P, NL)
+    ("thuỷ lợi", "thủy lợi"),                      # (notq, u, P, NL)
+    ("điạ phương", "địa phương"),                  # (notg, i, P, NL)
+    ("nghịệm thu", "nghiệm thu"),                  # (PHT, HATTON)
+    ("hòan thành", "hoàn thành"),                  # (P, UNT, LET)
+    ("gìa yếu", "già yếu"),                        # (g, TI, VOW)
+    ("qui định", "quy định"),                      # (q, u, IANY)
+    ("nghành nghề", "ngành nghề"),                 # (g, h, BT)
+    ("qúa trình", "quá trình"),                    # (q, TU, VOW)
+    ("bưóc đi", "bước đi"),                        # (UH, OP)
+    ("thuơng mại", "thương mại"),                  # (u, OH, ASC)
+    ("trênGoogle", "trên Google"),                 # (LOWER, UPPER)
+    ("Ðà Nẵng", "Đà Nẵng"),                        # (SPECIAL,) for Ð
+    ("Hà  Nội", "Hà Nội"),                         # (SP, SP)
+    ("Hà Nội ", "Hà Nội"),                         # (SP, LF)
+    (" Hà Nội", "Hà Nội"),                         # (LF, SP)
+    ("Hà\u00a0Nội…", "Hà Nội..."),                 # (SPECIAL,) for replaced characters
+    ("quá già giá qua iPhone", "quá già giá qua iPhone"),   # near misses: no change
+])
+def test_fast_path_on_each_kind_of_window(line, expected):
+    # long enough for normalize_text to take the fast path, with the line in the middle
+    filler = "Người dân ở đây cho biết, việc này đã được chính quyền địa phương quan tâm."
+    text = "\n".join([filler, line, filler])
+    assert len(text) >= N._SHORT_TEXT
+    assert normalize_text(text).split("\n") == [filler, expected, filler]
+
+
+def test_fast_path_finds_no_window_in_clean_seed_lines():
+    # the point of the fast path: on already normalized real text, no line needs the regexes
+    for path in sorted(SEEDS.glob("*.txt")):
+        out = normalize_text(path.read_text(encoding="utf-8"))
+        hits, bits = N._hits("." + out + "...")
+        word_hits = [(k, b) for k, b in hits
+                     if b & N._BITS_WORDS or b & N._BIT_GLUED and N._glued_may_split(out, k)]
+        assert word_hits == [], path.name
+
+
+def test_nfc_second_characters_are_not_modelled():
+    # The fast path skips the NFC check when every character is in the four pages and not
+    # SPECIAL, which is sound only if none of them can be the second half of a canonical
+    # composition: scan the Unicode database for one.
+    seconds = set()
+    for cp in range(0x110000):
+        dec = unicodedata.decomposition(chr(cp))
+        if dec and not dec.startswith("<") and len(dec.split()) == 2:
+            seconds.add(int(dec.split()[1], 16))
+    assert 0x0301 in seconds and 0x0323 in seconds        # the scan sees the tone marks
+    in_pages = [cp for cp in seconds if cp < 0x10000 and cp >> 8 in N._FAST_PAGES]
+    assert [hex(cp) for cp in in_pages if "SPECIAL" not in N._char_props(chr(cp))] == []
+
+
+def test_fast_path_is_linear_on_many_lines_to_fix():
+    import time
+
+    text = "hoà thuỷ\n" * 20_000 + "Ðà  Nẵng …" * 10_000
+    start = time.perf_counter()
+    out = normalize_text(text)
+    assert time.perf_counter() - start < 30        # generous: well under a second unloaded
+    assert out.startswith("hòa thủy\nhòa thủy\n")
+    assert out.endswith("Đà Nẵng ...")
