@@ -11,7 +11,8 @@ from typing import Optional
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# the terminal stays quiet; INFO logs (progress per batch) still reach the Prefect API and UI
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 # The embedded API migrates a fresh database on first use: on a busy 2-core machine that can
@@ -63,11 +64,13 @@ def run(
     from flows.etl import UsageError, news_etl
 
     try:
-        state = news_etl(source=str(source), warehouse=str(warehouse), full_refresh=full_refresh,
-                         with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
-                         max_bytes=int(max_mb * 1024 * 1024), max_quarantine_share=max_quarantine,
-                         lock_wait=wait, progress=sys.stderr.isatty(), task_runner=task_runner,
-                         dask_address=dask_address, return_state=True)
+        from prefect import tags
+        with tags("news-etl"):
+            state = news_etl(source=str(source), warehouse=str(warehouse), full_refresh=full_refresh,
+                             with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
+                             max_bytes=int(max_mb * 1024 * 1024), max_quarantine_share=max_quarantine,
+                             lock_wait=wait, progress=sys.stderr.isatty(), task_runner=task_runner,
+                             dask_address=dask_address, return_state=True)
     except KeyboardInterrupt:
         _die("interrupted; nothing was published by this run", 130)
     except RuntimeError as e:

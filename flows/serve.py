@@ -283,7 +283,7 @@ def start_ui(port: int) -> None:
     # Own session: a terminal Ctrl-C reaches only us, and we hand the server exactly one SIGINT.
     proc = subprocess.Popen(server_command(port), env=server_env(port), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                            errors="replace", start_new_session=True)
+                            errors="replace", start_new_session=True, preexec_fn=die_with_parent)
     relay = _Relay(proc.stdout)
     try:
         print(f"starting the Prefect server on {base} ...", flush=True)
@@ -305,6 +305,14 @@ def start_ui(port: int) -> None:
     if code not in (0, -signal.SIGINT):
         _die(f"the Prefect server exited with code {code}", 1)
     print("Prefect server stopped", flush=True)
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the parent dies, even by SIGKILL, so no server
+    is left behind on the port (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)          # 1 = PR_SET_PDEATHSIG
 
 
 class _Relay(threading.Thread):

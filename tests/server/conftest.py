@@ -2,9 +2,10 @@
 which runs `prefect server start --host 127.0.0.1`), with its own PREFECT_HOME.
 
 Starting a server takes 10-30 s here, so the pytest-xdist workers share one: the first worker
-that needs it starts it and writes its address to a file next to the per-worker temp dirs; a
-user file per worker counts who still needs it; the last one out stops it with SIGINT (as
-Ctrl-C would) and checks that it stopped cleanly.
+that needs it starts it and writes its address to a file next to the per-worker temp dirs; each
+worker that uses it leaves a file with its pid. The worker that started it stops it with SIGINT
+(as Ctrl-C would) once no other live worker uses it, and checks that it stopped cleanly; if
+that worker is killed, the server gets SIGTERM (PR_SET_PDEATHSIG) and stops too.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from flows.serve import wait_healthy
+from flows.serve import die_with_parent, wait_healthy
 from tests.conftest import NEWSETL, ROOT, SEEDS, duck
 
 START_TIMEOUT = 240.0
@@ -93,7 +94,8 @@ def _start(shared: Path) -> tuple[PrefectServer, subprocess.Popen]:
     env.pop("PREFECT_API_URL", None)
     with open(log, "w") as out:
         proc = subprocess.Popen([*NEWSETL, "ui", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=die_with_parent)
     url = f"http://127.0.0.1:{port}"
     t = time.monotonic()
     if not wait_healthy(url + "/api", proc, timeout=START_TIMEOUT):
@@ -108,26 +110,23 @@ def _start(shared: Path) -> tuple[PrefectServer, subprocess.Popen]:
     return PrefectServer(url, url + "/api", port, home, log, proc.pid), proc
 
 
-def _stop(server: PrefectServer, proc: subprocess.Popen | None) -> tuple[int | None, str]:
-    """SIGINT, as Ctrl-C in the terminal would send; returns (exit code if ours, log)."""
+def _stop(proc: subprocess.Popen, log: Path) -> tuple[int, str]:
+    """SIGINT, as Ctrl-C in the terminal would send; returns (exit code, output)."""
+    proc.send_signal(signal.SIGINT)
     try:
-        os.kill(server.pid, signal.SIGINT)
-    except ProcessLookupError:
-        pass
-    code = None
-    if proc is not None:
-        try:
-            code = proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
-    else:
-        deadline = time.monotonic() + 60
-        while _alive(server.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if _alive(server.pid):
-            os.kill(server.pid, signal.SIGKILL)
-    return code, server.log.read_text(errors="replace")
+        code = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    return code, log.read_text(errors="replace")
+
+
+def _live_users(users: Path, me: str) -> list[str]:
+    live = []
+    for f in users.iterdir():
+        if f.name != me and _alive(int(f.read_text() or 0)):
+            live.append(f.name)
+    return live
 
 
 def _shared_dir(tmp_path_factory) -> Path:
@@ -154,17 +153,22 @@ def prefect_server(tmp_path_factory) -> PrefectServer:
         if server is None:
             server, proc = _start(shared)
             info.write_text(json.dumps({**server.__dict__, "home": str(server.home), "log": str(server.log)}))
-        (users / worker).touch()
+        (users / worker).write_text(str(os.getpid()))
     yield server
-    with FileLock(str(lock)):
-        (users / worker).unlink(missing_ok=True)
-        if any(users.iterdir()):
-            return                       # another worker still needs it; the last one stops it
-        info.unlink(missing_ok=True)
-        code, log = _stop(server, proc)
+    (users / worker).unlink(missing_ok=True)
+    if proc is None:
+        return                              # the worker that started it stops it
+    deadline = time.monotonic() + 3 * 3600
+    while True:
+        with FileLock(str(lock)):           # new users register under the same lock
+            if not _live_users(users, worker) or time.monotonic() > deadline:
+                info.unlink(missing_ok=True)
+                code, log = _stop(proc, server.log)
+                break
+        time.sleep(1)
     assert "Traceback" not in log, log
     assert "Prefect server stopped" in log, log
-    assert code in (None, 0), f"`newsetl ui` exited {code} on SIGINT:\n{log}"
+    assert code == 0, f"`newsetl ui` exited {code} on SIGINT:\n{log}"
 
 
 @pytest.fixture(scope="session")
