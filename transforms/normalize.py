@@ -42,9 +42,10 @@ Per line, in this order:
    (a space-delimited token holding '://', 'www.' or '@').
 
 Speed: a document is checked with one table lookup per character (numpy, see section 5),
-which finds the few lines a word rule or a space rule can change; only those lines go through
-the regexes and the word code, and word results are cached (word -> normalized word). About
-4-5x faster than running the regexes over every line, with the same output.
+which finds the few lines that a word rule or a space rule can change; only those lines go
+through the regexes and the word code, and word results are cached (word -> normalized word).
+On 6,000 baomoi-2017 articles (20 MB) this is 5-6x the throughput of running the regexes over
+every line and 80-100x that of underthesea.text_normalize, with the same output.
 """
 from __future__ import annotations
 
@@ -435,9 +436,6 @@ def _fix_letters(word: str) -> str:
 _FAST_PAGES = (0x00, 0x01, 0x1E, 0x20)
 _TI = "ìíỉĩịÌÍỈĨỊ"
 _TU = "ùúủũụÙÚỦŨỤ"
-_LETTER_RX = re.compile(_LETTER)
-_LOWER_RX = re.compile(f"[{_LOWER_LETTERS}]")
-_UPPER_RX = re.compile(f"[{_UPPER_LETTERS}]")
 _PROP_SETS = {            # property -> its characters; LET, NL, notq, notg, case and marks below
     "V1": _VOWELS.translate({ord(c): None for c in "uUiI"}),
     "P": _TONED_PLAIN, "u": "uU", "i": "iI", "q": "qQ", "g": "gG", "h": "hH",
@@ -493,12 +491,12 @@ _MARK_CHARS = frozenset(chr(c) for c, rep in _CHAR_TABLE.items() if rep) | froze
 def _char_props(ch: str) -> frozenset[str]:
     """The properties (see _PROP_SETS and _WINDOWS_A/B) of one character of the fast pages."""
     props = {name for name, chars in _PROP_SETS.items() if ch in chars}
-    props.add("LET" if _LETTER_RX.match(ch) else "NL")
+    props.add("LET" if re.match(_LETTER, ch) else "NL")
     props.update(("notq",) if ch not in "qQ" else ())
     props.update(("notg",) if ch not in "gG" else ())
-    if _LOWER_RX.match(ch):
+    if re.match(f"[{_LOWER_LETTERS}]", ch):
         props.add("LOWER")
-    if _UPPER_RX.match(ch):
+    if re.match(f"[{_UPPER_LETTERS}]", ch):
         props.add("UPPER")
     if ch == " " or _CHAR_TABLE.get(ord(ch)) == " ":
         props.add("SP")
@@ -530,13 +528,13 @@ def _build_table() -> np.ndarray:
 _TABLE = _build_table()
 
 
-def _hits(padded: str) -> tuple[list[tuple[int, int]], int]:
-    """(position, window bits) of the characters of `padded` where a window starts, and the OR
-    of all their bits; _BIT_ASTRAL when `padded` holds a character outside the BMP (two
-    UTF-16 code units, so positions no longer match)."""
+def _hits(padded: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(positions in `padded` where a window starts, their window bits, the OR of all bits);
+    bits _BIT_ASTRAL when `padded` holds a character outside the BMP (two UTF-16 code units,
+    so positions no longer match)."""
     units = np.frombuffer(padded.encode("utf-16-le"), dtype="<u2")
     if len(units) != len(padded):
-        return [], _BIT_ASTRAL
+        return _NO_HITS, _NO_HITS, _BIT_ASTRAL
     fields = _TABLE.take(units).view("<u2")
     # fields[4*i + k] is field k of character i; the windows starting at character i are
     # fields[4i] & fields[4i+5] & fields[4i+10] & fields[4i+15]: two contiguous ANDs
@@ -545,9 +543,17 @@ def _hits(padded: str) -> tuple[list[tuple[int, int]], int]:
     acc = pairs[:-10:4]
     at = acc.nonzero()[0]
     if not len(at):
-        return [], 0
+        return _NO_HITS, _NO_HITS, 0
     found = acc[at]
-    return list(zip(at.tolist(), found.tolist())), int(np.bitwise_or.reduce(found))
+    return at, found, int(np.bitwise_or.reduce(found))
+
+
+_NO_HITS = np.zeros(0, dtype=np.intp)
+
+
+def _where(at: np.ndarray, found: np.ndarray, bits: int) -> list[int]:
+    """The positions among `at` whose window bits include one of `bits`."""
+    return at[(found & bits) != 0].tolist()
 
 
 def _glued_may_split(raw: str, upper: int) -> bool:
@@ -618,21 +624,20 @@ def _normalize_exact(text: str) -> str:
 def _normalize_fast(text: str) -> str:
     """normalize_text with the fast path (section 5); the same result as _normalize_exact."""
     raw = text
-    hits, bits = _hits("." + raw + "...")      # raw[i] is at i + 1; '.' stands for "no letter"
+    at, found, bits = _hits("." + raw + "...")     # raw[i] is at i + 1; '.' stands for "no letter"
     if bits & _BIT_ASTRAL:
         return _normalize_exact(text)
-    marks = {raw[k - 1] for k, b in hits if b & _BIT_SPECIAL} if bits & _BIT_SPECIAL else ()
+    marks = {raw[k - 1] for k in _where(at, found, _BIT_SPECIAL)} if bits & _BIT_SPECIAL else set()
     unmodelled = []
     if not _MARK_CHARS.issuperset(marks):
         # a character outside the fast pages, one that stage 1 deletes or one NFC may change:
         # stages 1-4 by the general code, then the windows of the result; lines that still
         # hold such a character go to _fix_words whatever their windows say
         text = raw = _clean_chars(text)
-        hits, bits = _hits("." + raw + "...")
-        if bits & _BIT_SPECIAL:
-            marks = {raw[k - 1] for k, b in hits if b & _BIT_SPECIAL}
-            unmodelled = [k - 1 for k, b in hits
-                          if b & _BIT_SPECIAL and raw[k - 1] not in _MARK_CHARS]
+        at, found, bits = _hits("." + raw + "...")
+        special = _where(at, found, _BIT_SPECIAL) if bits & _BIT_SPECIAL else []
+        marks = {raw[k - 1] for k in special}
+        unmodelled = [k - 1 for k in special if raw[k - 1] not in _MARK_CHARS]
     else:
         for ch in marks:
             # characters replaced one for one (or '…' by '...'): non-letters like their
@@ -648,11 +653,13 @@ def _normalize_fast(text: str) -> str:
         if bits & _BIT_LFSP:
             text = text.replace("\n ", "\n")
         text = text.strip(" ")
-    if not bits & (_BITS_WORDS | _BIT_GLUED) and not ("Ð" in marks or "ð" in marks or unmodelled):
-        return text
-    starts = unmodelled + [k - 1 for k, b in hits if b & _BITS_WORDS
-              or b & _BIT_GLUED and _glued_may_split(raw, k)
-              or b & _BIT_SPECIAL and raw[k - 1] in "Ðð"]
+    starts = unmodelled
+    if bits & _BITS_WORDS:
+        starts += [k - 1 for k in _where(at, found, _BITS_WORDS)]
+    if bits & _BIT_GLUED:
+        starts += [k - 1 for k in _where(at, found, _BIT_GLUED) if _glued_may_split(raw, k)]
+    if "Ð" in marks or "ð" in marks:
+        starts += [k - 1 for k in _where(at, found, _BIT_SPECIAL) if raw[k - 1] in "Ðð"]
     if not starts:
         return text
     return _fix_lines(text, raw, starts)

@@ -214,9 +214,9 @@ def test_fast_path_finds_no_window_in_clean_seed_lines():
     # the point of the fast path: on already normalized real text, no line needs the regexes
     for path in sorted(SEEDS.glob("*.txt")):
         out = normalize_text(path.read_text(encoding="utf-8"))
-        hits, bits = N._hits("." + out + "...")
-        word_hits = [(k, b) for k, b in hits
-                     if b & N._BITS_WORDS or b & N._BIT_GLUED and N._glued_may_split(out, k)]
+        at, found, bits = N._hits("." + out + "...")
+        word_hits = (N._where(at, found, N._BITS_WORDS)
+                     + [k for k in N._where(at, found, N._BIT_GLUED) if N._glued_may_split(out, k)])
         assert word_hits == [], path.name
 
 
