@@ -56,6 +56,8 @@ def run(
         _die(f"source folder '{source}' does not exist or is not a directory (pass --source DIR)")
     if task_runner not in ("process", "dask"):
         _die(f"unknown --task-runner {task_runner!r}; use process or dask")
+    from flows import startup
+    boot = startup.begin()          # the embedded Prefect API and the GX import start now
     from flows.warehouse import Warehouse, WarehouseBusy, WarehouseError
     try:
         Warehouse(warehouse).check_writable()
@@ -63,8 +65,11 @@ def run(
         _die(str(e))
     from flows.etl import UsageError, news_etl
 
+    import gc
+    gc.freeze()     # the imported modules' objects: the collector does not rescan them during the run
     try:
         from prefect import tags
+        boot.wait_for_api()
         with tags("news-etl"):
             state = news_etl(source=str(source), warehouse=str(warehouse), full_refresh=full_refresh,
                              with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
@@ -191,7 +196,13 @@ def bench(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as e:
+        if "prefect" not in sys.modules:
+            raise
+        from flows.startup import fast_exit
+        fast_exit(e.code if isinstance(e.code, int) else (0 if e.code is None else 1))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from concurrent.futures import Future, ProcessPoolExecutor
+import contextvars
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,16 +27,21 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows import gates
 from flows.sources import SourceEntry, read_entries, scan_source
 from flows.warehouse import Changes, Staging, Warehouse, WarehouseError
 from transforms import tables as T
-from transforms.pipeline import BatchConfig, BatchResult, transform_batch
+from flows.checks import transform_and_check
+from transforms.pipeline import BatchConfig, BatchResult
 
 
 class UsageError(Exception):
     """Bad arguments or environment: the CLI prints one line and exits 2."""
+
+
+_STATS_LOCK = threading.Lock()
 
 
 @dataclass
@@ -56,7 +62,8 @@ class RunStats:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def add_time(self, stage: str, seconds: float) -> None:
-        self.stage_seconds[stage] = round(self.stage_seconds.get(stage, 0.0) + seconds, 3)
+        with _STATS_LOCK:            # the main loop and the stager thread both add
+            self.stage_seconds[stage] = round(self.stage_seconds.get(stage, 0.0) + seconds, 3)
 
 
 # -- worker pool -------------------------------------------------------------------------------
@@ -117,7 +124,7 @@ def _make_pool(workers: int, with_tokens: bool, n_batches: int, task_runner: str
         return _Inline()
     import multiprocessing as mp
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["transforms.pipeline"])
+    ctx.set_forkserver_preload(["flows.checks"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(with_tokens,))
 
@@ -146,12 +153,13 @@ def extract_task(entries: list[SourceEntry], max_bytes: int, known: dict[str, st
 
 
 @task(name="transform", tags=["news-etl", "transform"], cache_policy=NO_CACHE)
-def transform_task(pool, docs: pa.Table, cfg: BatchConfig) -> BatchResult:
-    result = pool.submit(transform_batch, docs, cfg).result()
+def transform_task(pool, docs: pa.Table, cfg: BatchConfig) -> tuple[BatchResult, pa.Table]:
+    """One batch in a worker: its tables, and the checks of its articles (flows.checks)."""
+    result, checks = pool.submit(transform_and_check, docs, cfg).result()
     get_run_logger().info("batch: %d documents -> %d articles, %d rejects, %d removed lines",
                           docs.num_rows, result.articles.num_rows, result.rejects.num_rows,
                           result.removed.num_rows)
-    return result
+    return result, checks
 
 
 @task(name="stage-batch", tags=["news-etl", "stage"], cache_policy=NO_CACHE)
@@ -185,8 +193,10 @@ def publish_task(wh: Warehouse, staging: Staging) -> Path:
 
 # -- the flow -----------------------------------------------------------------------------
 
+# the transform tasks wait in threads for their batch in the process pool: enough threads that
+# every batch in flight (2 per worker) is already queued there when a worker frees up
 @flow(name="news-etl", persist_result=False, log_prints=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=max(2, (os.cpu_count() or 2))))
+      task_runner=ThreadPoolTaskRunner(max_workers=4 * (os.cpu_count() or 2) + 2))
 def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: bool = False,
              with_tokens: bool = True, batch_size: int = 2000, workers: int = 0, gate_rows: int = 10_000,
              max_bytes: int = 5 * 1024 * 1024, max_quarantine_share: float = 0.2,
@@ -224,33 +234,40 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
         processed_paths: set[str] = set()
         failure: str | None = None
         buf = _GateBuffer(gate_rows)
+        raw: list[pa.Table] = []         # extracted batches waiting for the extract gate
+        stager = _Stager()
         try:
             inflight: deque = deque()
             for i, batch in enumerate(batches):
                 t = time.perf_counter()
-                docs, skipped = extract_task.with_options(task_run_name=f"extract-{i:04d}")(batch, max_bytes, known)
+                # quote(): Prefect would otherwise walk every entry of large arguments (~11 s a run)
+                docs, skipped = extract_task.with_options(task_run_name=f"extract-{i:04d}")(
+                    quote(batch), max_bytes, quote(known))
                 stats.files_skipped += skipped
                 processed_paths.update(docs["source_path"].to_pylist())
                 stats.add_time("extract", time.perf_counter() - t)
-                t = time.perf_counter()
-                report = gates.gate_raw(docs, audit, stats)
-                stats.add_time("gates", time.perf_counter() - t)
-                if report.blocking:
-                    failure = report.summary()
-                    break
+                raw.append(docs.select(gates.RAW_COLUMNS))
+                if sum(d.num_rows for d in raw) >= gate_rows:
+                    failure = _gate_raw(raw, audit, stats)
+                    if failure:
+                        break
                 inflight.append((i, docs.num_rows + skipped, transform_task.with_options(
-                    task_run_name=f"transform-{i:04d}").submit(pool, docs, cfg)))
-                while len(inflight) > workers:
-                    failure = _finish_batch(inflight.popleft(), buf, staging, audit, stats, bar, log)
+                    task_run_name=f"transform-{i:04d}").submit(quote(pool), quote(docs), cfg)))
+                while len(inflight) > 2 * workers:
+                    failure = _finish_batch(inflight.popleft(), buf, stager, staging, audit, stats, bar, log)
                     if failure:
                         break
                 if failure:
                     break
-            while inflight and not failure:
-                failure = _finish_batch(inflight.popleft(), buf, staging, audit, stats, bar, log)
             if not failure:
-                failure = _finish_batch(None, buf, staging, audit, stats, bar, log, flush=True)
+                failure = _gate_raw(raw, audit, stats)
+            while inflight and not failure:
+                failure = _finish_batch(inflight.popleft(), buf, stager, staging, audit, stats, bar, log)
+            if not failure:
+                failure = _finish_batch(None, buf, stager, staging, audit, stats, bar, log, flush=True)
+            failure = stager.wait() or failure
         finally:
+            stager.shutdown()
             pool.shutdown(cancel_futures=True) if isinstance(pool, ProcessPoolExecutor) else pool.shutdown()
             bar.close()
         accepted = stats.articles_new + stats.quarantined
@@ -268,7 +285,8 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
         replaced = processed_paths & old_paths
         stats.articles_replaced = len(_paths_in(wh, "articles", replaced)) if replaced else 0
         stats.rejects_replaced = len(_paths_in(wh, "rejects", replaced)) if replaced else 0
-        clusters, dup_updates = dedup_task(wh, staging, replaced, full_refresh, dedup_threshold)
+        clusters, dup_updates = dedup_task(quote(wh), quote(staging), quote(replaced), full_refresh,
+                                           dedup_threshold)
         stats.duplicates_marked = sum(1 for v in dup_updates.values() if v is not None)
         stats.add_time("dedup", time.perf_counter() - t)
         t = time.perf_counter()
@@ -276,7 +294,7 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
                           full_tables={"duplicate_clusters": clusters}, drop_all_data=full_refresh)
         changes.audit = {"dq_results": audit.table(),
                          "runs": _run_row(stats, started, src, full_refresh, with_tokens, "completed", "")}
-        version = build_task(staging, changes)
+        version = build_task(quote(staging), quote(changes))
         stats.add_time("load", time.perf_counter() - t)
         t = time.perf_counter()
         reports = gates.gate_warehouse(wh, version, stats, audit, full_refresh)
@@ -290,7 +308,7 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
                          "runs": _run_row(stats, started, src, full_refresh, with_tokens, "completed", "")}
         t = time.perf_counter()
         version = staging.build(changes, only={"runs", "dq_results"})
-        final = publish_task(wh, staging)
+        final = publish_task(quote(wh), quote(staging))
         stats.add_time("publish", time.perf_counter() - t)
         t = time.perf_counter()
         docs = audit.build_docs(wh.root / "docs")          # outside .versions: survives publish
@@ -302,40 +320,90 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     return summary
 
 
+def _gate_raw(waiting: list[pa.Table], audit, stats: RunStats) -> str | None:
+    """The extract gate over the batches waiting for it (GX pays a fixed cost per validation,
+    so up to `gate_rows` documents are validated at once; nothing is published before every
+    batch has passed). Returns the failure text of a blocking result."""
+    if not waiting:
+        return None
+    t = time.perf_counter()
+    docs = pa.concat_tables(waiting)
+    waiting.clear()
+    report = gates.gate_raw(docs, audit, stats)
+    stats.add_time("gates", time.perf_counter() - t)
+    return report.summary() if report.blocking else None
+
+
 class _GateBuffer:
     """Transformed batches waiting for the transform gate: GX pays a fixed cost per validation,
     so batches are gated together once `rows` articles are waiting (bounded memory)."""
 
     def __init__(self, rows: int):
         self.rows = rows
-        self.items: list[tuple[int, int, BatchResult]] = []
+        self.items: list[tuple[int, int, tuple[BatchResult, pa.Table]]] = []
 
     @property
     def articles(self) -> int:
-        return sum(r.articles.num_rows for _, _, r in self.items)
+        return sum(r.articles.num_rows for _, _, (r, _) in self.items)
 
 
-def _finish_batch(item, buf: _GateBuffer, staging: Staging, audit, stats: RunStats, bar, log,
-                  flush: bool = False) -> str | None:
+class _Stager:
+    """Gates and stages full buffers in one background thread, so the main loop goes on
+    extracting and submitting batches meanwhile (the workers never wait for a gate). One
+    buffer at a time: submitting the next one first waits for the previous one."""
+
+    def __init__(self):
+        self._ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsetl-stage")
+        self._pending: Future | None = None
+
+    def submit(self, fn, *args) -> str | None:
+        failure = self.wait()
+        if failure is None:
+            ctx = contextvars.copy_context()        # the flow run's context, for Prefect tasks and logs
+            self._pending = self._ex.submit(ctx.run, fn, *args)
+        return failure
+
+    def poll(self) -> str | None:
+        """The failure text of a finished buffer, without waiting."""
+        return self.wait() if self._pending is not None and self._pending.done() else None
+
+    def wait(self) -> str | None:
+        """Wait for the buffer in progress; its failure text, or its exception raised here."""
+        pending, self._pending = self._pending, None
+        return pending.result() if pending is not None else None
+
+    def shutdown(self) -> None:
+        self._ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _finish_batch(item, buf: _GateBuffer, stager: _Stager, staging: Staging, audit, stats: RunStats, bar,
+                  log, flush: bool = False) -> str | None:
+    """Collect one transformed batch; hand the buffer to the stager once it is full."""
     if item is not None:
         i, n_docs, fut = item
         t = time.perf_counter()
         buf.items.append((i, n_docs, fut.result()))
         stats.add_time("transform", time.perf_counter() - t)
     if not buf.items or (not flush and buf.articles < buf.rows):
-        return None
+        return stager.poll()
     items, buf.items = buf.items, []
-    result = BatchResult(*(pa.concat_tables([getattr(r, f) for _, _, r in items])
+    return stager.submit(_gate_and_stage, items, staging, audit, stats, bar, log)
+
+
+def _gate_and_stage(items, staging: Staging, audit, stats: RunStats, bar, log) -> str | None:
+    """The transform gate over buffered batches, then their rows staged (the stager thread)."""
+    result = BatchResult(*(pa.concat_tables([getattr(r, f) for _, _, (r, _) in items])
                            for f in ("articles", "paragraphs", "removed", "rejects", "signatures")))
+    checks = pa.concat_tables([c for _, _, (_, c) in items])
     t = time.perf_counter()
-    result, report_text = gates.gate_transform(result, audit, stats)
+    result, report_text = gates.gate_transform(result, audit, stats, checks)
     stats.add_time("gates", time.perf_counter() - t)
     if report_text:
         return report_text
     t = time.perf_counter()
     first, last = items[0][0], items[-1][0]
     stage_task.with_options(task_run_name=f"stage-{first:04d}" + (f"-{last:04d}" if last != first else ""))(
-        staging, result)
+        quote(staging), quote(result))
     stats.add_time("stage", time.perf_counter() - t)
     stats.articles_new += result.articles.num_rows
     stats.rejects_new += result.rejects.num_rows

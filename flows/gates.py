@@ -18,8 +18,6 @@ expectations/gate.py.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,8 +28,8 @@ import pyarrow.parquet as pq
 
 from expectations.gate import GateReport, Outcome, build_data_docs, run_gate
 from expectations.gate import warm_up as _warm_up
+from flows.checks import article_checks
 from transforms import tables as T
-from transforms.clean import CUE_LINE_MAX_CHARS
 from transforms.pipeline import BatchResult
 
 log = logging.getLogger(__name__)
@@ -125,9 +123,12 @@ class AuditLog:
 
 # -- extract ------------------------------------------------------------------------------
 
+RAW_COLUMNS = ["source_path", "source_sha256", "size_bytes", "reject_reason"]
+
+
 def raw_frame(docs: pa.Table) -> pd.DataFrame:
     """Grain: one row per file read in the batch (rejected-at-read files included)."""
-    return docs.select(["source_path", "source_sha256", "size_bytes", "reject_reason"]).to_pandas()
+    return docs.select(RAW_COLUMNS).to_pandas()
 
 
 def gate_raw(docs: pa.Table, audit: AuditLog, stats=None) -> GateReport:
@@ -136,66 +137,29 @@ def gate_raw(docs: pa.Table, audit: AuditLog, stats=None) -> GateReport:
 
 # -- transform ----------------------------------------------------------------------------
 
-def _is_nfc(values: list[str | None]) -> list[bool]:
-    return [v is None or unicodedata.is_normalized("NFC", v) for v in values]
-
-
-def articles_frame(result: BatchResult) -> pd.DataFrame:
-    """Grain: one row per article of the batch. From the article's stored text (title, lede,
-    body and captions) it keeps features, not the text: `text_is_nfc`, `unusual_chars` (see
-    `_unusual_chars`), and `short_lines`, the lede, body and caption lines short enough to be a
-    chrome cue for the cleaning step (clean.CUE_LINE_MAX_CHARS)."""
-    a = result.articles
-    paras = result.paragraphs
-    captions: dict[str, list[str]] = {}
-    for aid, kind, text in zip(paras["article_id"].to_pylist(), paras["kind"].to_pylist(),
-                               paras["text"].to_pylist()):
-        if kind == "caption":
-            captions.setdefault(aid, []).append(text)
-    ids = a["article_id"].to_pylist()
-    titles, ledes, bodies = a["title"].to_pylist(), a["lede"].to_pylist(), a["body"].to_pylist()
-    body_lines = ["\n".join(x for x in (l, (b or "").replace("\n\n", "\n"), "\n".join(captions.get(i, []))) if x)
-                  for i, l, b in zip(ids, ledes, bodies)]
-    all_text = ["\n".join(x for x in (t, bl) if x) for t, bl in zip(titles, body_lines)]
-    short_lines = ["\n".join(x for x in bl.split("\n") if len(x) <= CUE_LINE_MAX_CHARS) for bl in body_lines]
-    published = pd.to_datetime(pc.cast(a["published_at"], pa.timestamp("us", tz="UTC")).to_pandas(), utc=True)
-    accounted = [(1 if t is not None else 0) + n + r + b == lc for t, n, r, b, lc in zip(
-        titles, a["n_paragraphs"].to_pylist(), a["removed_count"].to_pylist(),
-        a["blank_line_count"].to_pylist(), a["line_count"].to_pylist())]
-    return pd.DataFrame({
-        "article_id": ids, "title": titles, "language": a["language"].to_pylist(),
-        "published_at": published,
-        "text_chars": [len(l or "") + len(b or "") for l, b in zip(ledes, bodies)],
-        "text_is_nfc": _is_nfc(all_text), "unusual_chars": _unusual_chars(all_text),
-        "short_lines": short_lines,
-        "lines_accounted": accounted,
-    })
-
-
-def _unusual_chars(texts: list[str]) -> list[str]:
-    """Per text, each character that is not a word character (letter, digit, mark, '_') or a
-    plain space, once, sorted.
-
-    A regex that looks for characters outside those classes (controls, format characters,
-    unusual spaces) matches this string exactly when it matches the text; GX then scans ~20
-    characters per article instead of the whole text, which made the check 4x cheaper."""
-    return ["".join(sorted(set(_WORDS_AND_SPACES.sub("", t)))) for t in texts]
-
-
-_WORDS_AND_SPACES = re.compile(r"[\w ]+")
+def articles_frame(result: BatchResult, checks: pa.Table | None = None) -> pd.DataFrame:
+    """Grain: one row per article of the batch: its id, title, language, date and the features
+    of its text in `checks` (flows.checks.article_checks; the worker that transformed the
+    batch computes them, tests let this function do it)."""
+    if checks is None:
+        checks = article_checks(result)
+    frame = checks.to_pandas()
+    frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
+    return frame
 
 
 def paragraphs_frame(result: BatchResult) -> pd.DataFrame:
-    """Grain: one row per kept paragraph; `positions_contiguous` is its article's verdict."""
+    """Grain: one row per kept paragraph, its text as a length; `positions_contiguous` is its
+    article's verdict (positions 0..n-1, each once)."""
     p = result.paragraphs
-    ids = p["article_id"].to_pylist()
-    pos = p["position"].to_pylist()
-    seen: dict[str, list[int]] = {}
-    for i, q in zip(ids, pos):
-        seen.setdefault(i, []).append(q)
-    ok = {i: sorted(v) == list(range(len(v))) for i, v in seen.items()}
-    return pd.DataFrame({"kind": p["kind"].to_pylist(), "text": p["text"].to_pylist(),
-                         "line_no": p["line_no"].to_pylist(), "positions_contiguous": [ok[i] for i in ids]})
+    per = p.group_by("article_id").aggregate([("position", "count"), ("position", "count_distinct"),
+                                              ("position", "min"), ("position", "max")])
+    ok = pc.and_(pc.and_(pc.equal(per["position_min"], 0),
+                         pc.equal(per["position_count"], pc.add(per["position_max"], 1))),
+                 pc.equal(per["position_count"], per["position_count_distinct"]))
+    verdict = pc.take(ok, pc.index_in(p["article_id"], per["article_id"]))
+    return pa.table({"kind": p["kind"], "text_chars": pc.utf8_length(p["text"]), "line_no": p["line_no"],
+                     "positions_contiguous": verdict}).to_pandas()
 
 
 def removed_frame(result: BatchResult) -> pd.DataFrame:
@@ -203,13 +167,16 @@ def removed_frame(result: BatchResult) -> pd.DataFrame:
     return result.removed.select(["reason"]).to_pandas()
 
 
-def gate_transform(result: BatchResult, audit: AuditLog, stats) -> tuple[BatchResult, str | None]:
-    """Gate one transformed batch. Articles that fail a row-level expectation move to rejects
-    (stage 'gate', the expectation's reason code) with their paragraphs, removed lines and
-    signatures; returns a failure text when a table-level critical expectation failed."""
+def gate_transform(result: BatchResult, audit: AuditLog, stats,
+                   checks: pa.Table | None = None) -> tuple[BatchResult, str | None]:
+    """Gate one transformed batch (`checks`: its article checks, see articles_frame). Articles
+    that fail a row-level expectation move to rejects (stage 'gate', the expectation's reason
+    code) with their paragraphs, removed lines and signatures; returns a failure text when a
+    table-level critical expectation failed."""
     if result.articles.num_rows == 0:
         return result, None
-    rep = audit.add(run_gate("clean_articles", articles_frame(result), "transform", max_quarantine_share=1.0), stats)
+    rep = audit.add(run_gate("clean_articles", articles_frame(result, checks), "transform",
+                             max_quarantine_share=1.0), stats)
     failures = [rep.summary()] if rep.blocking else []
     if rep.quarantined:
         result = _quarantine(result, rep.quarantined, stats)

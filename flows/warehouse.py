@@ -643,7 +643,9 @@ class Staging:
 
         Per table and partition: files of the current version that no change touches are hard
         links; files holding a replaced row (or an article whose duplicate_of changes) are
-        rewritten without / with the new value; the staged rows become one new file. `only`
+        rewritten without / with the new value; staged files move in as they are (rewritten
+        when a duplicate_of in them changes; merged when the partition would hold more than
+        MAX_FILES_PER_PARTITION files). `only`
         rebuilds just those tables of an already built version (the audit tables after the
         load gate). On a file-system error the staging folder is removed and
         WarehouseUnwritable is raised."""
@@ -712,11 +714,15 @@ class Staging:
         new_parts = self._staged_parts(table) if partitioned else [""]
         for p in sorted(set(old_parts) | set(new_parts)):
             dest = out / f"part={p}" if partitioned else out
-            fresh = [_read_file(table, f) for f in self._staged_files(table, p if partitioned else None)]
+            # staged files: moved into the version as they are, unless a duplicate_of changes
+            moved, fresh = [], []
+            for f in self._staged_files(table, p if partitioned else None):
+                if updates and _file_has(f, table, key_col, set(), updates):
+                    fresh.append(_apply_duplicate_of(_read_file(table, f), updates))
+                else:
+                    moved.append(f)
             if audit is not None and audit.num_rows:
                 fresh.append(audit.select(file_schema(table).names))
-            if updates:
-                fresh = [_apply_duplicate_of(t, updates) for t in fresh]
             # old files: keep (hard link) unless a change touches one of their rows
             kept, rewritten = [], []
             may_change = (gone or updates) and (not partitioned or p in touched_parts)
@@ -731,12 +737,16 @@ class Staging:
                 else:
                     kept.append(f)
             pool = [t for t in rewritten + fresh if t.num_rows]
-            if len(kept) + (1 if pool else 0) > MAX_FILES_PER_PARTITION:
+            if len(kept) + len(moved) + (1 if pool else 0) > MAX_FILES_PER_PARTITION:
                 small = [f for f in kept if f.stat().st_size < SMALL_FILE_BYTES]
                 kept = [f for f in kept if f not in small]
-                pool = [_read_file(table, f) for f in small] + pool
+                pool = [_read_file(table, f) for f in small + moved] + pool
+                moved = []
             for f in kept:
                 _link(f, dest / f.name)
+            for f in moved:
+                dest.mkdir(parents=True, exist_ok=True)
+                os.replace(f, dest / f"{self.run_id}-{f.stem}.parquet")
             if pool:
                 _write(table, dest, self.run_id, pa.concat_tables(pool))
 

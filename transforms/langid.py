@@ -82,14 +82,37 @@ _IS_VI[[ord(c) for c in VI_SPECIFIC]] = True
 
 def _letter_counts(text: str) -> tuple[int, int]:
     """(letters, Vietnamese-specific letters) of an NFC text."""
+    letters, vi, _ = _code_points(text)
+    return letters, vi
+
+
+def _code_points(text: str) -> tuple[int, int, np.ndarray]:
+    """(letters, Vietnamese-specific letters, the code points) of a text."""
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     low = cps[cps < _TABLE_SIZE]
     letters = int(_IS_LETTER[low].sum())
     if len(low) != len(cps):
         letters += sum(1 for c in cps[cps >= _TABLE_SIZE].tolist() if chr(c).isalpha())
-    return letters, int(_IS_VI[low].sum())
+    return letters, int(_IS_VI[low].sum()), cps
+
+
 # letters outside Latin, Latin-1 Supplement, Latin Extended-A/B, IPA and Latin Extended Additional
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u02af\u1e00-\u1eff]")
+_IS_NON_LATIN_LETTER = np.array([bool(_NON_LATIN_LETTER.match(chr(i))) for i in range(_TABLE_SIZE)], dtype=bool)
+
+
+def _non_latin_letters(cps: np.ndarray) -> list[str]:
+    """The characters _NON_LATIN_LETTER finds, in order (numpy below U+2000, the regex above)."""
+    cand = cps[(cps > 0x2AF) & ((cps < 0x1E00) | (cps > 0x1EFF))]
+    if not cand.size:
+        return []
+    low = cand < _TABLE_SIZE
+    keep = np.zeros(cand.size, dtype=bool)
+    keep[low] = _IS_NON_LATIN_LETTER[cand[low]]
+    if not low.all():
+        high = np.flatnonzero(~low)
+        keep[high] = [bool(_NON_LATIN_LETTER.match(chr(c))) for c in cand[high].tolist()]
+    return [chr(c) for c in cand[keep].tolist()]
 
 
 def _script(c: str) -> str:
@@ -108,10 +131,14 @@ def vietnamese_score(text: str) -> float:
     """a * (0.5 + 0.5 * b) with a = min(1, r/R_FULL), b = min(1, d/D_FULL); see the module docstring."""
     text = unicodedata.normalize("NFC", text[:MAX_CHARS])
     letters, vi = _letter_counts(text)
+    return _score(text, letters, vi)
+
+
+def _score(nfc: str, letters: int, vi: int) -> float:
     if not letters:
         return 0.0
-    words = _WORD.findall(text.lower())
-    d = sum(w in VI_FUNCTION_WORDS for w in words) / len(words)
+    words = _WORD.findall(nfc.lower())
+    d = sum(map(VI_FUNCTION_WORDS.__contains__, words)) / len(words)
     a = min(1.0, vi / letters / R_FULL)
     b = min(1.0, d / D_FULL)
     return a * (0.5 + 0.5 * b)
@@ -120,10 +147,10 @@ def vietnamese_score(text: str) -> float:
 def detect_language(text: str) -> tuple[str, float]:
     """('vi', score) for Vietnamese, else another ISO 639-1 code or 'und', with its score."""
     sample = text[:MAX_CHARS]
-    letters, _ = _letter_counts(sample)
+    letters, vi, cps = _code_points(sample)
     if not letters:
         return "und", 0.0
-    other = _NON_LATIN_LETTER.findall(sample) if not sample.isascii() else []
+    other = _non_latin_letters(cps) if not sample.isascii() else []
     counts: dict[str, int] = {"LATIN": letters - len(other)}
     for c in other:                       # per character only for the (rare) non-Latin letters
         s = _script(c)
@@ -138,7 +165,10 @@ def detect_language(text: str) -> tuple[str, float]:
         if script == "CJK":
             return ("ja" if kana * 10 >= n else "zh"), share
         return dict(_SCRIPT_LANG)[script], share
-    score = vietnamese_score(sample)
+    # the counts above are those of the NFC text when the sample is NFC already (the usual case:
+    # normalize returns the same object), so the score does not count again
+    nfc = unicodedata.normalize("NFC", sample)
+    score = _score(nfc, letters, vi) if nfc is sample else vietnamese_score(sample)
     if score >= VI_THRESHOLD:
         return "vi", score
     words = _WORD.findall(sample.lower())

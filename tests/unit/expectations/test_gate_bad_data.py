@@ -177,7 +177,7 @@ def _paras(b, column, row, value):
 
 PARA_BLOCKING = [
     ("expect_column_values_to_be_in_set", "kind", lambda b: _paras(b, "kind", 3, "footer")),
-    ("expect_column_value_lengths_to_be_between", "text", lambda b: _paras(b, "text", 3, "")),
+    ("expect_column_values_to_be_between", "text_chars", lambda b: _paras(b, "text", 3, "")),
     ("expect_column_values_to_be_between", "line_no", lambda b: _paras(b, "line_no", 3, 0)),
     ("expect_column_values_to_be_in_set", "positions_contiguous",
      lambda b: _paras(b, "position", 3, b.paragraphs["position"][3].as_py() + 7)),

@@ -1,0 +1,164 @@
+"""The fixed cost of one `newsetl run`, overlapped.
+
+A run pays three start-up costs before its first document: importing Prefect and our modules
+(in this process), booting the Prefect API and importing Great Expectations. With no API
+configured, Prefect's embedded ("ephemeral") API is a uvicorn subprocess that Prefect starts
+on its first client call, after importing the whole server package in the caller (about 2 s)
+and then waiting for /health (4-5 s): 10-15 s one after the other on a 2-core machine.
+
+`begin()` starts that same subprocess, with the command and environment Prefect uses for its
+ephemeral API (prefect.server.api.server.SubprocessASGIServer: same database in PREFECT_HOME,
+no UI, ephemeral mode), as the very first thing the CLI does, and imports GX in a thread while
+this process imports Prefect and our modules. The flow then talks to it through
+PREFECT_API_URL, like any Prefect server. When an API is configured (PREFECT_API_URL in the
+environment or the active Prefect profile), nothing is started.
+
+    boot = startup.begin()      # returns at once
+    ...                         # imports
+    boot.wait_for_api()         # before the first Prefect call
+"""
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+class Boot:
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.api_url: str | None = None
+        self._ready = threading.Event()
+        self._error: str | None = None
+        self._gx = threading.Thread(target=self._import_gx, name="newsetl-gx-import", daemon=True)
+
+    # -- start ---------------------------------------------------------------------------------
+    def start(self) -> "Boot":
+        if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "").lower() in (
+                "0", "false", "no"):
+            self._ready.set()                         # Prefect's settings decide, as usual
+        else:
+            self._launch()
+            threading.Thread(target=self._wait_healthy, name="newsetl-prefect-api", daemon=True).start()
+        self._gx.start()
+        return self
+
+    def _launch(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self._stderr = tempfile.TemporaryFile()      # read back only if the server fails to start
+        spec = importlib.util.find_spec("prefect")
+        app_dir = Path(next(iter(spec.submodule_search_locations))).parent
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "error", "--lifespan", "on"],
+            env=env, stdin=subprocess.DEVNULL, stderr=self._stderr, preexec_fn=_die_with_parent)
+        self.api_url = f"http://127.0.0.1:{port}/api"
+        atexit.register(self.stop)
+
+    def _wait_healthy(self) -> None:
+        timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 120)
+        deadline = time.monotonic() + timeout
+        proc = self.process
+        try:
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    self._stderr.seek(0)
+                    err = self._stderr.read().decode("utf-8", "replace").strip()
+                    self._error = f"it exited with code {proc.returncode}" + (f": {err[-500:]}" if err else "")
+                    return
+                try:
+                    with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as r:
+                        if r.status == 200:
+                            return
+                except (urllib.error.URLError, OSError):
+                    pass
+                time.sleep(0.05)
+            self._error = f"it did not answer within {timeout:.0f} s (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)"
+        finally:
+            self._ready.set()
+
+    @staticmethod
+    def _import_gx() -> None:
+        from expectations.gate import warm_up
+        warm_up()
+
+    # -- use -----------------------------------------------------------------------------------
+    def wait_for_api(self) -> None:
+        """Before the first Prefect call: point Prefect at the started API, or, when Prefect's
+        settings (a profile) name an API after all, stop ours. Raises RuntimeError (as Prefect
+        does for an API it cannot reach) when the API did not start."""
+        if self.process is None:
+            return
+        import prefect.context
+        from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+        if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+            self.stop()
+            return
+        self._ready.wait()
+        if self._error:
+            self.stop()
+            raise RuntimeError(f"the embedded Prefect API did not start: {self._error}.")
+        os.environ["PREFECT_API_URL"] = self.api_url
+        prefect.context.refresh_global_settings_context()
+
+    def stop(self) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the API subprocess (Linux): get SIGTERM when the run's process dies, even by SIGKILL,
+    so a killed run leaves no server behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+def begin() -> Boot:
+    return Boot().start()
+
+
+def fast_exit(code: int) -> None:
+    """Exit without the interpreter's final garbage collection of every module (1-2 s after a
+    run that loaded Prefect, GX and pandas). Does the rest of a normal exit first, in its order:
+    join the non-daemon threads and run the threads' exit hooks (Prefect drains its log and
+    event workers there), then the atexit handlers (Prefect stops its API subprocess), then
+    flush stdout and stderr."""
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is None:            # not CPython: the normal exit
+        sys.exit(code)
+    try:
+        shutdown()
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
