@@ -79,7 +79,7 @@ def run(
     except KeyboardInterrupt:
         _die("interrupted; nothing was published by this run", 130)
     except RuntimeError as e:
-        if "Prefect API" in str(e) or "ephemeral" in str(e):
+        if any(k in str(e) for k in ("Prefect API", "ephemeral", "reach API")):
             _die(f"could not reach the Prefect API: {e} Start one with `newsetl ui` and export "
                  "PREFECT_API_URL=http://127.0.0.1:4200/api, or retry.", 3)
         raise

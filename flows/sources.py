@@ -380,6 +380,28 @@ def _read_one(entry: SourceEntry, max_bytes: int) -> _Row:
     return sha, len(data), data, None, None
 
 
+def file_sha256(abs_path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
+    """sha256 of a regular file's bytes, or None when it cannot be read as one (a link, a
+    FIFO, too large, any error). For the unchanged-file check only: a file whose digest is
+    not the one loaded before goes through read_entries and its checks."""
+    try:
+        fd = os.open(os.fsencode(abs_path), _OPEN_FILE)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            return None
+        h = hashlib.sha256()
+        while chunk := os.read(fd, READ_CHUNK):
+            h.update(chunk)
+        return h.hexdigest()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def read_entries(entries: Iterable[SourceEntry], max_bytes: int = DEFAULT_MAX_BYTES) -> pa.Table:
     """Read a batch of scanned entries into a DOCUMENTS table, one row per entry, same order.
 

@@ -217,9 +217,9 @@ def test_input_files_not_accounted_for_is_a_critical_failure(run_etl, seeded, mo
     before = tree_digest(wh)
     real = gates.gate_warehouse
 
-    def one_file_lost(wh_, version, stats, audit, full_refresh):
+    def one_file_lost(wh_, version, stats, audit, full_refresh, data_changed=True):
         stats.files_read += 1
-        return real(wh_, version, stats, audit, full_refresh)
+        return real(wh_, version, stats, audit, full_refresh, data_changed)
     monkeypatch.setattr(gates, "gate_warehouse", one_file_lost)
     state = run_etl(src, wh)
     assert state.is_failed()
