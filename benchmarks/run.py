@@ -7,11 +7,13 @@ deterministic sample of N files is taken. Then, in this order:
 
  1. floor: read + decode + NFC + sha256 of every file, in this process;
  2. fixed start-up F: `newsetl run` on a one-file source into a fresh warehouse (after one
-    warm-up run that pays for the fresh PREFECT_HOME database);
+    warm-up run that pays for the fresh PREFECT_HOME database); then the same against a
+    Prefect server started with `newsetl ui` for the benchmark (fixed_startup_server_s);
  3. the full flow without word segmentation into a fresh warehouse: wall, MB/s, docs/s, peak
     RSS of the process tree, stage_seconds from `runs`, and the split into F, gates,
     orchestration and own transforms (report.machinery);
- 4. scaling: the same on 25% and 50% of the files (fresh warehouses);
+ 4. scaling: the same on 25% and 50% of the files (fresh warehouses); and 25% of the files
+    with --task-runner dask on a LocalCluster of 1, then 2 workers (dask_speedup);
  5. the full flow with word segmentation (fresh warehouse), and raw
     underthesea.word_tokenize over `select text from paragraphs` of run 3 with os.cpu_count()
     processes;
@@ -62,6 +64,7 @@ SEED = 2017
 NORMALIZER_SAMPLE = 2000
 SCALING_FRACTIONS = (0.25, 0.5)
 INCREMENTAL_SHARE = 0.01
+DASK_FRACTION = 0.25                 # the Dask 1 -> 2 workers comparison runs on this share of the files
 RUN_TIMEOUT_S = 4 * 3600
 
 
@@ -124,6 +127,13 @@ def _prefect_env(home: Path, api_url: str | None) -> dict:
     return env
 
 
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _server_reachable(url: str) -> bool:
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=3) as resp:
@@ -150,11 +160,13 @@ def _why_failed(stderr: str) -> str:
     return own[-1] if own else " | ".join(lines[-3:]) or "(no stderr)"
 
 
-def flow_run(name: str, source: Path, warehouse: Path, *, tokens: bool, env: dict, log) -> dict:
+def flow_run(name: str, source: Path, warehouse: Path, *, tokens: bool, env: dict, log,
+             extra: list[str] | None = None) -> dict:
     """One `newsetl run` subprocess, measured; its `runs` row joined in. Raises StepFailed."""
     args = [sys.executable, "-m", "flows.cli", "run", "--source", str(source), "--warehouse", str(warehouse)]
     if not tokens:
         args.append("--no-tokens")
+    args += extra or []
     docs = sum(1 for _ in os.scandir(source))
     log(f"  flow run '{name}': {docs} files, {'with' if tokens else 'without'} word segmentation ...")
     m: Measured = run_measured(args, env=env, cwd=ROOT, timeout=RUN_TIMEOUT_S)
@@ -322,6 +334,40 @@ def _measure(r: dict, corpus: Path, docs: int, work: Path, log) -> None:
             r["notes"].append("no PREFECT_API_URL set: fixed start-up against a Prefect server not measured")
     _step(r, "fixed_startup", log, startup)
 
+    def server_startup():
+        if api_url:
+            return                               # measured above, against the caller's server
+        port = _free_port()
+        ui_env = {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        ui_env.pop("PREFECT_API_URL", None)
+        log(f"  starting `newsetl ui --port {port}` (not timed) ...")
+        ui = subprocess.Popen([sys.executable, "-m", "flows.cli", "ui", "--port", str(port)], cwd=ROOT, env=ui_env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+        url = f"http://127.0.0.1:{port}/api"
+        try:
+            deadline = time.monotonic() + 180
+            while not _server_reachable(url):
+                if ui.poll() is not None or time.monotonic() > deadline:
+                    raise StepFailed(f"`newsetl ui` did not answer on {url}: {(ui.stderr.read() or '')[-300:]}")
+                time.sleep(0.5)
+            srv_env = {**env, "PREFECT_API_URL": url}
+            walls = []
+            for i in range(1 if docs else 3):
+                rec = flow_run(f"fixed start-up against `newsetl ui` {i + 1}", one, work / f"wh-srv-{i}",
+                               tokens=False, env=srv_env, log=log)
+                walls.append(rec["wall_s"])
+                runs["fixed_startup_server"] = rec
+            r["fixed_startup_server_s"] = min(walls[1:] or walls)     # the first one warms the server
+            r["fixed_startup_server_runs_s"] = walls
+        finally:
+            ui.terminate()
+            try:
+                ui.wait(30)
+            except subprocess.TimeoutExpired:
+                ui.kill()
+    _step(r, "fixed_startup_server", log, server_startup)
+
     main_wh = work / "wh-full"
 
     def full_no_tokens():
@@ -352,6 +398,29 @@ def _measure(r: dict, corpus: Path, docs: int, work: Path, log) -> None:
                         "peak_rss_mb": runs["full_no_tokens"]["peak_rss_mb"]})
         r["scaling"] = out
     _step(r, "scaling", log, scaling)
+
+    def dask():
+        order = list(names)
+        random.Random(SEED + 1).shuffle(order)
+        k = max(1, round(n * DASK_FRACTION))
+        sub = work / "source-dask"
+        _link_subset(src, sub, sorted(order[:k]))
+        out = {"fraction": DASK_FRACTION, "docs": k}
+        for w in (1, 2):
+            rec = flow_run(f"Dask LocalCluster, {w} worker(s), {DASK_FRACTION:.0%}", sub, work / f"wh-dask-{w}",
+                           tokens=False, env=env, log=log, extra=["--task-runner", "dask", "--workers", str(w)])
+            runs[f"dask_{w}"] = rec
+            out[f"workers_{w}_s"] = rec["wall_s"]
+            out[f"workers_{w}_transform_s"] = rec["stage_seconds"].get("transform")
+            shutil.rmtree(work / f"wh-dask-{w}", ignore_errors=True)
+        shutil.rmtree(sub, ignore_errors=True)
+        out["speedup"] = round(out["workers_1_s"] / out["workers_2_s"], 3)
+        F = r.get("fixed_startup_s")
+        if F is not None and out["workers_2_s"] > F:
+            out["speedup_minus_F"] = round((out["workers_1_s"] - F) / (out["workers_2_s"] - F), 3)
+        r["dask"] = out
+        r["dask_speedup"] = out["speedup"]
+    _step(r, "dask", log, dask)
 
     def tokens():
         rec = flow_run("full, with tokens", src, work / "wh-tokens", tokens=True, env=env, log=log)

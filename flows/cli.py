@@ -35,8 +35,10 @@ def _die(msg: str, code: int = EXIT_USAGE) -> None:
 
 @app.command()
 def run(
-    source: Path = typer.Option(Path("seeds"), "--source", help="folder of raw article files (recursive)"),
-    warehouse: Path = typer.Option(Path("warehouse"), "--warehouse", help="warehouse folder"),
+    source: str = typer.Option("seeds", "--source",
+                               help="folder of raw article files (recursive), or a URL such as "
+                                    "s3://bucket/prefix (read through fsspec; needs the backend package)"),
+    warehouse_arg: str = typer.Option("warehouse", "--warehouse", help="warehouse folder (local or mounted)"),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="rebuild the data tables from scratch"),
     no_tokens: bool = typer.Option(False, "--no-tokens", help="skip word segmentation (much faster)"),
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="documents per batch"),
@@ -52,8 +54,19 @@ def run(
                                                     "(default with --task-runner dask: a LocalCluster)"),
 ) -> None:
     """Extract, transform and load every file under --source into --warehouse."""
-    if not source.is_dir():
+    from flows.remote import SourceError, check_source, is_url
+    if is_url(source):
+        try:
+            check_source(source)
+        except SourceError as e:
+            _die(f"{e} (pass --source DIR or a reachable URL)")
+    elif not Path(source).is_dir():
         _die(f"source folder '{source}' does not exist or is not a directory (pass --source DIR)")
+    if is_url(warehouse_arg):
+        _die(f"--warehouse must be a local or mounted folder, not {warehouse_arg}: publishing is an atomic "
+             "rename under a file lock, which object stores do not offer. Write the warehouse locally "
+             "and copy it (e.g. `aws s3 sync warehouse/current s3://...`).")
+    warehouse = Path(warehouse_arg)
     if task_runner not in ("process", "dask"):
         _die(f"unknown --task-runner {task_runner!r}; use process or dask")
     from flows import startup

@@ -30,6 +30,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows import gates
+from flows.remote import SourceError, check_source, is_url
 from flows.sources import SourceEntry, file_sha256, read_entries, scan_source
 from flows.warehouse import Changes, Staging, Warehouse, WarehouseError
 from transforms import tables as T
@@ -245,9 +246,16 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     started = datetime.now(timezone.utc)
     log = get_run_logger()
     threading.Thread(target=gates.warm_up, daemon=True).start()      # GX import overlaps the scan
-    src = Path(source)
-    if not src.is_dir():
-        raise UsageError(f"source folder {source} does not exist or is not a directory")
+    if is_url(source):                   # s3://, gs://, file://...: listed and read through fsspec
+        try:
+            check_source(source)
+        except SourceError as e:
+            raise UsageError(str(e)) from None
+        src = source
+    else:
+        src = Path(source)
+        if not src.is_dir():
+            raise UsageError(f"source folder {source} does not exist or is not a directory")
     wh = Warehouse(warehouse)
     wh.check_writable()
     workers = workers or (os.cpu_count() or 1)

@@ -299,6 +299,9 @@ def scan_source(root: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     NotADirectoryError, at the call, only when root itself is missing or not a directory (a
     usage error); every condition below root is reported as an entry.
     """
+    if isinstance(root, str) and _is_url(root):
+        from flows.remote import scan_url
+        return scan_url(root, max_bytes)
     real_root = os.path.realpath(os.fsdecode(os.fspath(root)))
     if not stat.S_ISDIR(os.stat(real_root).st_mode):
         raise NotADirectoryError(errno.ENOTDIR, "source is not a directory", real_root)
@@ -309,6 +312,11 @@ def scan_source(root: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     return iter(walk.out)
 
 
+def _is_url(path: str) -> bool:
+    """A source given as a URL (flows.remote); local paths here are absolute or relative names."""
+    return "://" in path and not path.startswith("/") and path.split("://", 1)[0].replace("+", "").isalnum()
+
+
 # -- read ----------------------------------------------------------------------------------
 
 # (source_sha256, size_bytes, content, reject_reason, reject_detail)
@@ -317,6 +325,9 @@ _Row = tuple[str | None, int, bytes | None, str | None, str | None]
 
 def _read_one(entry: SourceEntry, max_bytes: int) -> _Row:
     """Read one file once; any file-system condition becomes a reject row, never an exception."""
+    if _is_url(entry.abs_path):
+        from flows.remote import read_url
+        return read_url(entry, max_bytes)
     try:
         fd = os.open(os.fsencode(entry.abs_path), _OPEN_FILE)
     except (FileNotFoundError, NotADirectoryError):
@@ -384,6 +395,10 @@ def file_sha256(abs_path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None
     """sha256 of a regular file's bytes, or None when it cannot be read as one (a link, a
     FIFO, too large, any error). For the unchanged-file check only: a file whose digest is
     not the one loaded before goes through read_entries and its checks."""
+    if _is_url(abs_path):
+        from flows.remote import read_url
+        sha, _, data, _, _ = read_url(SourceEntry("", abs_path, -1, None), max_bytes)
+        return sha if data is not None else None
     try:
         fd = os.open(os.fsencode(abs_path), _OPEN_FILE)
     except (OSError, ValueError):

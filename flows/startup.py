@@ -93,8 +93,15 @@ class Boot:
 
     @staticmethod
     def _import_gx() -> None:
+        """GX first (the first gate needs it), then the transforms' lookup tables (the flow
+        transforms small inputs in this process)."""
         from expectations.gate import warm_up
         warm_up()
+        try:
+            from transforms.pipeline import warm_up as warm_transforms
+            warm_transforms()
+        except Exception:  # noqa: BLE001 - only a warm-up: the real batch reports any problem
+            pass
 
     # -- use -----------------------------------------------------------------------------------
     def wait_for_api(self) -> None:
