@@ -81,14 +81,15 @@ def run(
     import gc
     gc.freeze()     # the imported modules' objects: the collector does not rescan them during the run
     try:
-        from prefect import tags
         boot.wait_for_api()
-        with tags("news-etl"):
-            state = news_etl(source=str(source), warehouse=str(warehouse), full_refresh=full_refresh,
-                             with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
-                             max_bytes=int(max_mb * 1024 * 1024), max_quarantine_share=max_quarantine,
-                             lock_wait=wait, progress=sys.stderr.isatty(), task_runner=task_runner,
-                             dask_address=dask_address, return_state=True)
+        # no tags on the run or its tasks: Prefect checks tag concurrency limits through the API
+        # for every tagged task run (a client per tag set, ~2 s each here); runs are found by
+        # the flow name, stages by the task run names
+        state = news_etl(source=str(source), warehouse=str(warehouse), full_refresh=full_refresh,
+                         with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
+                         max_bytes=int(max_mb * 1024 * 1024), max_quarantine_share=max_quarantine,
+                         lock_wait=wait, progress=sys.stderr.isatty(), task_runner=task_runner,
+                         dask_address=dask_address, return_state=True)
     except KeyboardInterrupt:
         _die("interrupted; nothing was published by this run", 130)
     except RuntimeError as e:

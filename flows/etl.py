@@ -151,14 +151,14 @@ def _make_pool(workers: int, with_tokens: bool, n_batches: int, task_runner: str
 
 # -- tasks -----------------------------------------------------------------------------------
 
-@task(name="scan-source", tags=["news-etl", "extract"], retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(name="scan-source", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def scan_task(source: str, max_bytes: int) -> list[SourceEntry]:
     entries = list(scan_source(source, max_bytes=max_bytes))
     get_run_logger().info("found %d files under %s", len(entries), source)
     return entries
 
 
-@task(name="skip-unchanged", tags=["news-etl", "extract"], retries=2, retry_delay_seconds=1,
+@task(name="skip-unchanged", retries=2, retry_delay_seconds=1,
       cache_policy=NO_CACHE)
 def skip_unchanged_task(entries: list[SourceEntry], known: dict[str, str],
                         max_bytes: int) -> tuple[list[SourceEntry], int]:
@@ -178,7 +178,7 @@ def skip_unchanged_task(entries: list[SourceEntry], known: dict[str, str],
     return todo, skipped
 
 
-@task(name="extract", tags=["news-etl", "extract"], retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(name="extract", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def extract_task(entries: list[SourceEntry], max_bytes: int, known: dict[str, str]) -> tuple[pa.Table, int]:
     """Read a batch of files; drop the ones already loaded with the same sha256."""
     docs = read_entries(entries, max_bytes=max_bytes)
@@ -192,7 +192,7 @@ def extract_task(entries: list[SourceEntry], max_bytes: int, known: dict[str, st
     return docs, skipped
 
 
-@task(name="transform", tags=["news-etl", "transform"], cache_policy=NO_CACHE)
+@task(name="transform", cache_policy=NO_CACHE)
 def transform_task(pool, docs: pa.Table, cfg: BatchConfig) -> tuple[BatchResult, pa.Table]:
     """One batch in a worker: its tables, and the checks of its articles (flows.checks)."""
     result, checks = pool.submit(transform_and_check, docs, cfg).result()
@@ -202,7 +202,7 @@ def transform_task(pool, docs: pa.Table, cfg: BatchConfig) -> tuple[BatchResult,
     return result, checks
 
 
-@task(name="stage-batch", tags=["news-etl", "stage"], cache_policy=NO_CACHE)
+@task(name="stage-batch", cache_policy=NO_CACHE)
 def stage_task(staging: Staging, result: BatchResult) -> None:
     staging.add("articles", result.articles)
     staging.add("paragraphs", result.paragraphs)
@@ -211,19 +211,19 @@ def stage_task(staging: Staging, result: BatchResult) -> None:
     staging.add("dedup_signatures", result.signatures)
 
 
-@task(name="dedup", tags=["news-etl", "dedup"], cache_policy=NO_CACHE)
+@task(name="dedup", cache_policy=NO_CACHE)
 def dedup_task(wh: Warehouse, staging: Staging, replaced_paths: set[str], full_refresh: bool,
                threshold: float) -> tuple[pa.Table, dict[str, str | None]]:
     from flows.dedup_io import mark_duplicates
     return mark_duplicates(wh, staging, replaced_paths, full_refresh, threshold)
 
 
-@task(name="build-version", tags=["news-etl", "load"], cache_policy=NO_CACHE)
+@task(name="build-version", cache_policy=NO_CACHE)
 def build_task(staging: Staging, changes: Changes) -> Path:
     return staging.build(changes)
 
 
-@task(name="publish", tags=["news-etl", "load"], cache_policy=NO_CACHE)
+@task(name="publish", cache_policy=NO_CACHE)
 def publish_task(wh: Warehouse, staging: Staging) -> Path:
     final = staging.publish()            # also refreshes warehouse.duckdb and removes old versions
     for warning in staging.warnings:
@@ -311,7 +311,7 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
                     continue
                 inflight.append((i, docs.num_rows + skipped, transform_task.with_options(
                     task_run_name=f"transform-{i:04d}").submit(quote(pool.get()), quote(docs), cfg)))
-                while len(inflight) > 2 * workers:
+                while len(inflight) > workers:
                     failure = _finish_batch(inflight.popleft(), buf, stager, staging, audit, stats, bar, log)
                     if failure:
                         break

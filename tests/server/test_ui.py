@@ -1,5 +1,5 @@
 """`newsetl ui`: a Prefect server with its UI on loopback only, and a run reported to it shows
-its task runs, tags, logs and artifacts. The shared server is started by `newsetl ui` itself
+its task runs, logs and artifacts. The shared server is started by `newsetl ui` itself
 (tests/server/conftest.py); its clean stop on SIGINT is checked when the session ends."""
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_ui_on_a_busy_port_is_a_usage_error(prefect_server, cli):
     assert "Traceback" not in r.stderr
 
 
-def test_a_run_shows_its_task_runs_tags_and_artifacts(prefect_server, etl_run):
+def test_a_run_shows_its_task_runs_and_artifacts(prefect_server, etl_run):
     from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter,
                                                 FlowRunFilterId)
     with prefect_server.client() as c:
@@ -67,8 +67,8 @@ def test_a_run_shows_its_task_runs_tags_and_artifacts(prefect_server, etl_run):
         assert any(n.startswith(prefix) for n in by_name), (prefix, sorted(by_name))
     assert all(t.state.is_completed() for t in tasks)
     assert all(t.run_count == 1 for t in tasks)                 # nothing needed a retry
-    assert set(by_name["extract-0000"].tags) == {"news-etl", "extract"}
-    assert set(by_name["transform-0000"].tags) == {"news-etl", "transform"}
+    # untagged on purpose: a tagged task run costs an API round trip for tag concurrency limits
+    assert by_name["extract-0000"].tags == [] and by_name["transform-0000"].tags == []
     arts = {a.key: a for a in artifacts}
     assert arts["run-summary"].type == "markdown"
     summary = arts["run-summary"].data
