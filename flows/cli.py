@@ -55,13 +55,10 @@ def run(
 ) -> None:
     """Extract, transform and load every file under --source into --warehouse."""
     from flows.remote import SourceError, check_source, is_url
-    if is_url(source):
-        try:
-            check_source(source)
-        except SourceError as e:
-            _die(f"{e} (pass --source DIR or a reachable URL)")
-    elif not Path(source).is_dir():
-        _die(f"source folder '{source}' does not exist or is not a directory (pass --source DIR)")
+    try:
+        check_source(source)
+    except SourceError as e:
+        _die(f"{e} (pass --source DIR or a reachable URL)")
     if is_url(warehouse_arg):
         _die(f"--warehouse must be a local or mounted folder, not {warehouse_arg}: publishing is an atomic "
              "rename under a file lock, which object stores do not offer. Write the warehouse locally "

@@ -246,16 +246,11 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     started = datetime.now(timezone.utc)
     log = get_run_logger()
     threading.Thread(target=gates.warm_up, daemon=True).start()      # GX import overlaps the scan
-    if is_url(source):                   # s3://, gs://, file://...: listed and read through fsspec
-        try:
-            check_source(source)
-        except SourceError as e:
-            raise UsageError(str(e)) from None
-        src = source
-    else:
-        src = Path(source)
-        if not src.is_dir():
-            raise UsageError(f"source folder {source} does not exist or is not a directory")
+    try:
+        check_source(source)
+    except SourceError as e:
+        raise UsageError(str(e)) from None
+    src = source if is_url(source) else Path(source)      # a URL: listed and read through fsspec
     wh = Warehouse(warehouse)
     wh.check_writable()
     workers = workers or (os.cpu_count() or 1)

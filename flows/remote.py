@@ -16,20 +16,12 @@ and runs take a file lock, which object stores do not offer.
 from __future__ import annotations
 
 import hashlib
-import re
+from pathlib import Path
 from collections.abc import Iterator
 
-from flows.sources import SourceEntry, _escape
+from flows.sources import SourceEntry, _escape, is_url
 
-__all__ = ["is_url", "check_source", "scan_url", "read_url"]
-
-
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def is_url(source: str) -> bool:
-    """'s3://b/x', 'file:///data': yes; '/data/x', 'seeds', '/tmp/a://b' (a local name): no."""
-    return bool(_URL.match(str(source)))
+__all__ = ["SourceError", "is_url", "check_source", "scan_url", "read_url"]
 
 
 class SourceError(Exception):
@@ -53,7 +45,12 @@ _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "
 
 
 def check_source(url: str) -> None:
-    """Raise SourceError unless `url` names an existing folder (prefix) of a known backend."""
+    """Raise SourceError unless `url` names an existing folder: a local one, or a folder
+    (prefix) of a known fsspec backend."""
+    if not is_url(url):
+        if not Path(url).is_dir():
+            raise SourceError(f"source folder '{url}' does not exist or is not a directory")
+        return
     fs, path = _fs(url)
     try:
         ok = fs.isdir(path)

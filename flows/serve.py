@@ -18,15 +18,14 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import tomllib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from flows.procs import api_healthy, die_with_parent, stop_process, wait_healthy
 
 EXIT_USAGE = 2
 FLOW_NAME = "news-etl"
@@ -206,13 +205,8 @@ def _pause(deployment_id) -> None:
 
 
 def _check_api(url: str) -> None:
-    health = url.rstrip("/") + "/health"
-    try:
-        with urllib.request.urlopen(health, timeout=10) as r:
-            if r.status == 200:
-                return
-    except (urllib.error.URLError, OSError, ValueError):
-        pass
+    if api_healthy(url, timeout=10):
+        return
     _die(f"no Prefect API answers at {url} (PREFECT_API_URL); start it with `newsetl ui` or fix the URL")
 
 
@@ -233,36 +227,6 @@ def server_env(port: int, **extra: str) -> dict[str, str]:
     env.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     env.pop("PREFECT_API_URL", None)            # the server does not talk to another API
     return env
-
-
-def wait_healthy(url: str, proc: subprocess.Popen | None = None,
-                 timeout: float = SERVER_START_TIMEOUT) -> bool:
-    """Poll <url>/health until it answers 200; False if `proc` exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.25)
-    return False
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 30.0) -> int:
-    """SIGINT (the server shuts down like on Ctrl-C), then SIGTERM, then SIGKILL."""
-    for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
-        if proc.poll() is not None:
-            break
-        proc.send_signal(sig)
-        try:
-            proc.wait(wait)
-        except subprocess.TimeoutExpired:
-            continue
-    return proc.wait()
 
 
 def start_ui(port: int) -> None:
@@ -287,7 +251,7 @@ def start_ui(port: int) -> None:
     relay = _Relay(proc.stdout)
     try:
         print(f"starting the Prefect server on {base} ...", flush=True)
-        if not wait_healthy(base + "/api", proc):
+        if not wait_healthy(base + "/api", proc, timeout=SERVER_START_TIMEOUT):
             stop_process(proc)
             relay.join()
             _die(f"the Prefect server did not start (exit code {proc.returncode}):\n{relay.startup_text()}", 1)
@@ -305,14 +269,6 @@ def start_ui(port: int) -> None:
     if code not in (0, -signal.SIGINT):
         _die(f"the Prefect server exited with code {code}", 1)
     print("Prefect server stopped", flush=True)
-
-
-def die_with_parent() -> None:
-    """In a child before exec: get SIGTERM when the parent dies, even by SIGKILL, so no server
-    is left behind on the port (Linux; elsewhere a no-op)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)          # 1 = PR_SET_PDEATHSIG
 
 
 class _Relay(threading.Thread):

@@ -49,6 +49,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Iterator
@@ -299,7 +300,7 @@ def scan_source(root: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     NotADirectoryError, at the call, only when root itself is missing or not a directory (a
     usage error); every condition below root is reported as an entry.
     """
-    if isinstance(root, str) and _is_url(root):
+    if isinstance(root, str) and is_url(root):
         from flows.remote import scan_url
         return scan_url(root, max_bytes)
     real_root = os.path.realpath(os.fsdecode(os.fspath(root)))
@@ -312,9 +313,13 @@ def scan_source(root: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     return iter(walk.out)
 
 
-def _is_url(path: str) -> bool:
-    """A source given as a URL (flows.remote); local paths here are absolute or relative names."""
-    return "://" in path and not path.startswith("/") and path.split("://", 1)[0].replace("+", "").isalnum()
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(source: str) -> bool:
+    """'s3://b/x', 'file:///data': yes (read through flows.remote); '/data/x', 'seeds',
+    '/tmp/a://b' (a local name): no."""
+    return bool(_URL.match(str(source)))
 
 
 # -- read ----------------------------------------------------------------------------------
@@ -325,7 +330,7 @@ _Row = tuple[str | None, int, bytes | None, str | None, str | None]
 
 def _read_one(entry: SourceEntry, max_bytes: int) -> _Row:
     """Read one file once; any file-system condition becomes a reject row, never an exception."""
-    if _is_url(entry.abs_path):
+    if is_url(entry.abs_path):
         from flows.remote import read_url
         return read_url(entry, max_bytes)
     try:
@@ -392,29 +397,10 @@ def _read_one(entry: SourceEntry, max_bytes: int) -> _Row:
 
 
 def file_sha256(abs_path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
-    """sha256 of a regular file's bytes, or None when it cannot be read as one (a link, a
-    FIFO, too large, any error). For the unchanged-file check only: a file whose digest is
-    not the one loaded before goes through read_entries and its checks."""
-    if _is_url(abs_path):
-        from flows.remote import read_url
-        sha, _, data, _, _ = read_url(SourceEntry("", abs_path, -1, None), max_bytes)
-        return sha if data is not None else None
-    try:
-        fd = os.open(os.fsencode(abs_path), _OPEN_FILE)
-    except (OSError, ValueError):
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
-            return None
-        h = hashlib.sha256()
-        while chunk := os.read(fd, READ_CHUNK):
-            h.update(chunk)
-        return h.hexdigest()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    """sha256 of a file read whole by the same reader as read_entries, or None when it cannot
+    be read as one (for the unchanged-file check: anything else goes through read_entries)."""
+    sha, _, data, _, _ = _read_one(SourceEntry("", abs_path, -1, None), max_bytes)
+    return sha if data is not None else None
 
 
 def read_entries(entries: Iterable[SourceEntry], max_bytes: int = DEFAULT_MAX_BYTES) -> pa.Table:

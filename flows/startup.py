@@ -22,16 +22,13 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from flows.procs import die_with_parent, free_port, wait_healthy
 
 
 class Boot:
@@ -40,23 +37,20 @@ class Boot:
         self.api_url: str | None = None
         self._ready = threading.Event()
         self._error: str | None = None
-        self._gx = threading.Thread(target=self._import_gx, name="newsetl-gx-import", daemon=True)
+        self._warm = threading.Thread(target=self._warm_up, name="newsetl-warm-up", daemon=True)
 
     # -- start ---------------------------------------------------------------------------------
     def start(self) -> "Boot":
-        if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "").lower() in (
-                "0", "false", "no"):
-            self._ready.set()                         # Prefect's settings decide, as usual
-        else:
+        # an API named in the environment: Prefect's settings decide, as usual
+        if not (os.environ.get("PREFECT_API_URL")
+                or os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "").lower() in ("0", "false", "no")):
             self._launch()
             threading.Thread(target=self._wait_healthy, name="newsetl-prefect-api", daemon=True).start()
-        self._gx.start()
+        self._warm.start()
         return self
 
     def _launch(self) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         self._stderr = tempfile.TemporaryFile()      # read back only if the server fails to start
         spec = importlib.util.find_spec("prefect")
         app_dir = Path(next(iter(spec.submodule_search_locations))).parent
@@ -65,34 +59,27 @@ class Boot:
             [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
              "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "error", "--lifespan", "on"],
-            env=env, stdin=subprocess.DEVNULL, stderr=self._stderr, preexec_fn=_die_with_parent)
+            env=env, stdin=subprocess.DEVNULL, stderr=self._stderr, preexec_fn=die_with_parent)
         self.api_url = f"http://127.0.0.1:{port}/api"
         atexit.register(self.stop)
 
     def _wait_healthy(self) -> None:
         timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 120)
-        deadline = time.monotonic() + timeout
-        proc = self.process
         try:
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    self._stderr.seek(0)
-                    err = self._stderr.read().decode("utf-8", "replace").strip()
-                    self._error = f"it exited with code {proc.returncode}" + (f": {err[-500:]}" if err else "")
-                    return
-                try:
-                    with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as r:
-                        if r.status == 200:
-                            return
-                except (urllib.error.URLError, OSError):
-                    pass
-                time.sleep(0.05)
-            self._error = f"it did not answer within {timeout:.0f} s (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)"
+            if wait_healthy(self.api_url, self.process, timeout=timeout, interval=0.05):
+                return
+            if self.process.poll() is None:
+                self._error = (f"it did not answer within {timeout:.0f} s "
+                               "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
+            else:
+                self._stderr.seek(0)
+                err = self._stderr.read().decode("utf-8", "replace").strip()
+                self._error = f"it exited with code {self.process.returncode}" + (f": {err[-500:]}" if err else "")
         finally:
             self._ready.set()
 
     @staticmethod
-    def _import_gx() -> None:
+    def _warm_up() -> None:
         """GX first (the first gate needs it), then the transforms' lookup tables (the flow
         transforms small inputs in this process)."""
         from expectations.gate import warm_up
@@ -133,17 +120,6 @@ class Boot:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _die_with_parent() -> None:
-    """In the API subprocess (Linux): get SIGTERM when the run's process dies, even by SIGKILL,
-    so a killed run leaves no server behind."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 def begin() -> Boot:

@@ -667,13 +667,16 @@ class Staging:
             tables = list(ALL_TABLES)
         else:
             tables = [t for t in ALL_TABLES if t in only]
-        old_articles = self.wh.read("articles", ["article_id", "source_path", "part"])
-        if changes.drop_all_data:
-            old_articles = old_articles.slice(0, 0)
-        gone_ids = set(pc.filter(old_articles["article_id"], pc.is_in(
-            old_articles["source_path"], pa.array(sorted(changes.replaced_paths), pa.string()))).to_pylist())
-        id_to_part = dict(zip(old_articles["article_id"].to_pylist(), old_articles["part"].to_pylist()))
-        touched_parts = {id_to_part[i] for i in gone_ids | set(changes.duplicate_of) if i in id_to_part}
+        gone_ids: set[str] = set()
+        touched_parts: set[str] = set()
+        if (changes.replaced_paths or changes.duplicate_of) and not changes.drop_all_data:
+            # which old articles go, and which partitions hold a row that changes (read only
+            # when something is replaced or re-marked; the audit-only rebuild never needs it)
+            old_articles = self.wh.read("articles", ["article_id", "source_path", "part"])
+            gone_ids = set(pc.filter(old_articles["article_id"], pc.is_in(
+                old_articles["source_path"], pa.array(sorted(changes.replaced_paths), pa.string()))).to_pylist())
+            id_to_part = dict(zip(old_articles["article_id"].to_pylist(), old_articles["part"].to_pylist()))
+            touched_parts = {id_to_part[i] for i in gone_ids | set(changes.duplicate_of) if i in id_to_part}
         for table in tables:
             out = self.version_dir / table
             if out.exists():
@@ -690,10 +693,11 @@ class Staging:
                 dest = out / f"part={UNKNOWN_PART}" if table in PARTITIONED else out
                 _write(table, dest, "empty", file_schema(table).empty_table())
             _crash_point(f"after_merge:{table}")
-        counts = {}
-        for table in ALL_TABLES:
+        manifest = self.version_dir / "_manifest.json"
+        counts = json.loads(manifest.read_text())["tables"] if manifest.exists() else {}
+        for table in tables:                          # the others were counted by the first build
             files = self.wh.table_files(table, self.version_dir)
-            counts[table] = {"rows": sum(pq.read_metadata(f).num_rows for f in files), "files": len(files),
+            counts[table] = {"rows": self.wh.row_count(table, self.version_dir), "files": len(files),
                              "bytes": sum(f.stat().st_size for f in files)}
         (self.version_dir / "_manifest.json").write_text(json.dumps(
             {"run_id": self.run_id, "schema_version": SCHEMA_VERSION, "tables": counts}, indent=1))
@@ -830,8 +834,3 @@ def _apply_duplicate_of(articles: pa.Table, updates: dict[str, str | None]) -> p
     new = [updates[i] if i in updates else c for i, c in zip(ids, cur)]
     idx = articles.schema.get_field_index("duplicate_of")
     return articles.set_column(idx, "duplicate_of", pa.array(new, pa.string()))
-
-
-def iter_batches(items: list, size: int) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

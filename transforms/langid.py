@@ -80,12 +80,6 @@ _IS_VI = np.zeros(_TABLE_SIZE, dtype=bool)
 _IS_VI[[ord(c) for c in VI_SPECIFIC]] = True
 
 
-def _letter_counts(text: str) -> tuple[int, int]:
-    """(letters, Vietnamese-specific letters) of an NFC text."""
-    letters, vi, _ = _code_points(text)
-    return letters, vi
-
-
 def _code_points(text: str) -> tuple[int, int, np.ndarray]:
     """(letters, Vietnamese-specific letters, the code points) of a text."""
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
@@ -130,7 +124,7 @@ def _script(c: str) -> str:
 def vietnamese_score(text: str) -> float:
     """a * (0.5 + 0.5 * b) with a = min(1, r/R_FULL), b = min(1, d/D_FULL); see the module docstring."""
     text = unicodedata.normalize("NFC", text[:MAX_CHARS])
-    letters, vi = _letter_counts(text)
+    letters, vi, _ = _code_points(text)
     return _score(text, letters, vi)
 
 
@@ -165,10 +159,12 @@ def detect_language(text: str) -> tuple[str, float]:
         if script == "CJK":
             return ("ja" if kana * 10 >= n else "zh"), share
         return dict(_SCRIPT_LANG)[script], share
-    # the counts above are those of the NFC text when the sample is NFC already (the usual case:
-    # normalize returns the same object), so the score does not count again
-    nfc = unicodedata.normalize("NFC", sample)
-    score = _score(nfc, letters, vi) if nfc is sample else vietnamese_score(sample)
+    # the counts above are those of the NFC text when the sample is NFC already (the usual
+    # case: the pipeline normalized it), so the score counts again only otherwise
+    if unicodedata.is_normalized("NFC", sample):
+        score = _score(sample, letters, vi)
+    else:
+        score = vietnamese_score(sample)
     if score >= VI_THRESHOLD:
         return "vi", score
     words = _WORD.findall(sample.lower())

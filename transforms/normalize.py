@@ -400,11 +400,6 @@ def _url_tokens(text: str):
     return in_url
 
 
-def _in_url(text: str, start: int, end: int) -> bool:
-    """True when the space-delimited token around text[start:end] is a URL or an e-mail address."""
-    return _url_tokens(text)(start, end)
-
-
 def _fix_letters(word: str) -> str:
     if _LOWER_UPPER.search(word):
         parts = split_glued(word).split(" ")

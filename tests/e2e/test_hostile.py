@@ -333,7 +333,6 @@ def check_accounted(h: Hostile, wh: Path) -> tuple[dict[str, str | None], dict[s
     # other rows are exactly the special files, links and unlistable directories
     regular = h.regular - h.covered_by_dir
     assert len(regular) == sum(1 for p in got if p in regular)
-    assert len(got) - len(regular) == len(set(h.expect) - regular)
     # source_path round-trips to the bytes of a real entry of the tree
     top = os.fsencode(h.root)
     for p in got:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from flows.serve import die_with_parent, wait_healthy
+from flows.procs import die_with_parent, free_port, wait_healthy
 from tests.conftest import NEWSETL, ROOT, SEEDS, duck
 
 START_TIMEOUT = 240.0
@@ -63,12 +62,6 @@ class _Client:
             self._client.__exit__(*exc)
         finally:
             self._settings.__exit__(*exc)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _alive(pid: int) -> bool:

@@ -11,7 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+
 import pytest
+
+from benchmarks.report import TARGETS
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT.parent / "shared" / "corpora" / "baomoi-2017.tar.gz"
@@ -45,8 +48,9 @@ def test_quick_benchmark(tmp_path: Path):
     assert all(s["seconds"] > 0 and s["peak_rss_mb"] > 50 for s in r["scaling"])
     assert r["runs"]["noop_rerun"]["files_skipped"] == 40 and r["runs"]["noop_rerun"]["articles_new"] == 0
     assert r["runs"]["incremental_1pct"]["files_read"] - r["runs"]["incremental_1pct"]["files_skipped"] == 1
-    assert r["stage_seconds"] and r["machinery"]["wall_s"] == r["full_no_tokens_s"]
-    assert {t["status"] for t in r["targets"]} <= {"PASS", "MISS", "N/A"}
+    assert r["stage_seconds"] and r["machinery"]["stages_total_s"] > 0
+    assert [t["name"] for t in r["targets"]] == [name for name, _ in TARGETS]
+    assert r["fixed_startup_server_s"] > 0 and r["dask"]["workers_1_s"] > 0 and r["dask"]["workers_2_s"] > 0
     assert next(t for t in r["targets"] if t["name"] == "flow_vs_datatrove")["status"] == "N/A"
 
     # quick mode with an explicit --out: exactly the three files, no dated copy

@@ -36,6 +36,13 @@ def test_exit_code_and_stderr_are_kept():
     assert (m.returncode, m.stderr) == (3, "boom")
 
 
-def test_tree_of_a_leaf_is_itself():
+def test_tree_holds_a_child_and_a_leaf_only_itself():
     import os
-    assert tree_pids(os.getpid())[0] == os.getpid()
+    import subprocess
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in tree_pids(os.getpid())
+        assert tree_pids(child.pid) == [child.pid]
+    finally:
+        child.kill()
+        child.wait()

@@ -1,0 +1,64 @@
+"""Helpers for the local server processes newsetl starts (the embedded API of a run, the
+`newsetl ui` server, the benchmark's and the tests' servers). Standard library only: the CLI
+imports this before anything heavy."""
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+__all__ = ["free_port", "api_healthy", "wait_healthy", "stop_process", "die_with_parent"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api_healthy(url: str, timeout: float = 2.0) -> bool:
+    """Whether <url>/health (url: a Prefect API, '.../api') answers 200 now."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 180.0,
+                 interval: float = 0.25) -> bool:
+    """Poll <url>/health until it answers 200; False if `proc` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        if api_healthy(url):
+            return True
+        time.sleep(interval)
+    return False
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 30.0) -> int:
+    """SIGINT (a server shuts down like on Ctrl-C), then SIGTERM, then SIGKILL."""
+    for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        if proc.poll() is not None:
+            break
+        proc.send_signal(sig)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait()
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the parent dies, even by SIGKILL, so no server
+    is left behind on its port (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)          # 1 = PR_SET_PDEATHSIG
