@@ -18,6 +18,7 @@ expectations/gate.py.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -211,11 +212,23 @@ def _quarantine(result: BatchResult, quarantined: dict[int, Outcome], stats) -> 
 
 # -- load ---------------------------------------------------------------------------------
 
-def warehouse_frames(wh, version: Path) -> dict[str, pd.DataFrame]:
-    """The staged version read back through DuckDB: one frame per load suite (text columns as
-    lengths or left out, so a large warehouse stays cheap to check)."""
+@contextmanager
+def _connection(wh, version: Path, con=None):
+    """`con` when given (the caller closes it), else a new connection to `version`, closed after."""
+    if con is not None:
+        yield con
+        return
     con = wh.connect(base=version)
     try:
+        yield con
+    finally:
+        con.close()
+
+
+def warehouse_frames(wh, version: Path, con=None) -> dict[str, pd.DataFrame]:
+    """The staged version read back through DuckDB: one frame per load suite (text columns as
+    lengths or left out, so a large warehouse stays cheap to check)."""
+    with _connection(wh, version, con) as con:
         articles = con.execute("""
             SELECT a.* REPLACE (NULL::VARCHAR AS body, NULL::VARCHAR AS lede),
                    (a.duplicate_of IS NULL OR (a.duplicate_of <> a.article_id AND t.article_id IS NOT NULL
@@ -234,8 +247,6 @@ def warehouse_frames(wh, version: Path) -> dict[str, pd.DataFrame]:
         """).df()
         removed = con.execute("SELECT reason FROM removed").df()
         rejects = con.execute("SELECT reason, stage FROM rejects").df()
-    finally:
-        con.close()
     return {"warehouse_articles": articles, "warehouse_paragraphs": paragraphs,
             "warehouse_removed": removed, "warehouse_rejects": rejects}
 
@@ -259,12 +270,11 @@ def schema_mismatches(wh, version: Path) -> str:
     return "; ".join(diffs)
 
 
-def run_frame(wh, version: Path, stats, full_refresh: bool) -> pd.DataFrame:
+def run_frame(wh, version: Path, stats, full_refresh: bool, con=None) -> pd.DataFrame:
     """Grain: one row, this run's reconciliation of files and rows against the current version."""
     before_a = 0 if full_refresh or wh.current is None else wh.row_count("articles")
     before_r = 0 if full_refresh or wh.current is None else wh.row_count("rejects")
-    con = wh.connect(base=version)
-    try:
+    with _connection(wh, version, con) as con:
         published_a = con.execute("SELECT count(*) FROM articles").fetchone()[0]
         published_r = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
         orphans = con.execute("""
@@ -273,8 +283,6 @@ def run_frame(wh, version: Path, stats, full_refresh: bool) -> pd.DataFrame:
                  + (SELECT count(*) FROM dedup_signatures WHERE article_id NOT IN (SELECT article_id FROM articles))
                  + (SELECT count(*) FROM duplicate_clusters WHERE article_id NOT IN (SELECT article_id FROM articles))
         """).fetchone()[0]
-    finally:
-        con.close()
     return pd.DataFrame([{
         "files_read": stats.files_read,
         "files_accounted": stats.articles_new + stats.rejects_new + stats.files_skipped,
@@ -295,12 +303,14 @@ def gate_warehouse(wh, version: Path, stats, audit: AuditLog, full_refresh: bool
     current version, which passed these suites when it was published), only warehouse_run
     reconciles the counts."""
     reports = []
-    if data_changed:
-        reports = [audit.add(run_gate(suite, frame, "load"), stats)
-                   for suite, frame in warehouse_frames(wh, version).items()]
-    else:
-        log.info("load gate: no data table changed since version %s; only warehouse_run runs",
-                 wh.current.name if wh.current else "-")
-    reports.append(audit.add(run_gate("warehouse_run", run_frame(wh, version, stats, full_refresh), "load"), stats))
+    with _connection(wh, version) as con:           # one connection: its views read every footer once
+        if data_changed:
+            reports = [audit.add(run_gate(suite, frame, "load"), stats)
+                       for suite, frame in warehouse_frames(wh, version, con).items()]
+        else:
+            log.info("load gate: no data table changed since version %s; only warehouse_run runs",
+                     wh.current.name if wh.current else "-")
+        run = run_frame(wh, version, stats, full_refresh, con)
+    reports.append(audit.add(run_gate("warehouse_run", run, "load"), stats))
     return reports
 
