@@ -12,13 +12,14 @@ Steps, in order (each one small and in its own module):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pyarrow as pa
 
 from transforms import tables as T
 from transforms.clean import structure_batch
+from transforms.clean.lineage import article_gaps
 from transforms.decode import decode_bytes
 from transforms.dedup import dedup_text, minhash_signatures
 from transforms.langid import detect_language
@@ -39,6 +40,9 @@ class BatchResult:
     removed: pa.Table
     rejects: pa.Table
     signatures: pa.Table
+    # one row per character run an article's rows do not account for (tables.LINEAGE_GAPS);
+    # empty when every article is accounted for span by span
+    lineage_gaps: pa.Table = field(default_factory=lambda: T.LINEAGE_GAPS.empty_table())
 
 
 def article_id_for(source_path: str, source_sha256: str) -> str:
@@ -94,7 +98,7 @@ def transform_batch(docs: pa.Table, cfg: BatchConfig) -> BatchResult:
 
     structured = structure_batch([lines for _, _, lines in pending], recurring_min_docs=cfg.recurring_min_docs)
 
-    articles, paragraphs, removed, texts, ids = [], [], [], [], []
+    articles, paragraphs, removed, texts, ids, gaps = [], [], [], [], [], []
     for (doc, encoding, lines), st in zip(pending, structured):
         kept = [p for p in st.paragraphs]
         lede = next((p.text for p in kept if p.kind == "lede"), None)
@@ -128,10 +132,15 @@ def transform_batch(docs: pa.Table, cfg: BatchConfig) -> BatchResult:
         })
         for pos, p in enumerate(kept):
             paragraphs.append({"article_id": aid, "position": pos, "kind": p.kind, "line_no": p.line_no,
+                               "char_start": p.char_start, "char_end": p.char_end,
                                "text": p.text, "tokens": None, "part": part})
         for r in st.removed:
-            removed.append({"article_id": aid, "line_no": r.line_no, "text": r.text, "reason": r.reason,
+            removed.append({"article_id": aid, "line_no": r.line_no, "char_start": r.char_start,
+                            "char_end": r.char_end, "text": r.text, "reason": r.reason,
                             "detail": r.detail, "part": part})
+        for g in article_gaps(lines, st):
+            gaps.append({"article_id": aid, "line_no": g.line_no, "char_start": g.char_start,
+                         "char_end": g.char_end, "kind": g.kind})
         texts.append(dtext)
         ids.append(aid)
 
@@ -159,4 +168,5 @@ def transform_batch(docs: pa.Table, cfg: BatchConfig) -> BatchResult:
         removed=pa.Table.from_pylist(removed, schema=T.REMOVED),
         rejects=pa.Table.from_pylist(rejects, schema=T.REJECTS),
         signatures=sig_table,
+        lineage_gaps=pa.Table.from_pylist(gaps, schema=T.LINEAGE_GAPS),
     )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
-RULES_VERSION = "2026.11.1"
+SCHEMA_VERSION = 2                  # 2: paragraphs/removed carry char_start/char_end (issue 15)
+RULES_VERSION = "2026.12.1"          # 2026.12.1: spans inside lines: captions, credits, bylines (issue 15)
 
 VN_TZ = "Asia/Ho_Chi_Minh"
 TS = pa.timestamp("us", tz="UTC")          # audit timestamps
@@ -53,25 +53,48 @@ ARTICLES = pa.schema([
     ("part", pa.string()),               # partition key: published YYYY-MM, or 'unknown'
 ])
 
-# One row per kept paragraph of an article: lede, body paragraphs and captions, in page order.
+# Spans: a row of `paragraphs` or `removed` is the piece line[char_start:char_end] of line
+# `line_no` of the decoded, normalized file (0-based offsets, end exclusive), so `text` equals
+# that slice. A whole line is (0, its length); a line cut into pieces (a caption and its credit
+# inside a body line, a byline after the last sentence) gives one row per piece. Title + kept
+# spans + removed spans + blank lines cover every non-space character of every line, once.
+
+# One row per kept span of an article: lede, body paragraphs and captions, in page order.
 PARAGRAPHS = pa.schema([
     ("article_id", pa.string()),
     ("position", pa.int32()),            # 0..n-1 per article, contiguous
     ("kind", pa.string()),               # lede | body | caption
     ("line_no", pa.int32()),             # 1-based line in the decoded raw file
+    ("char_start", pa.int32()),          # span in that line: text == line[char_start:char_end]
+    ("char_end", pa.int32()),
     ("text", pa.string()),
     ("tokens", pa.list_(pa.string())),   # underthesea words; null with --no-tokens
     ("part", pa.string()),
 ])
 
-# One row per non-blank raw line that was not kept, with the reason it was dropped.
+# One row per non-blank span of a raw line that was not kept, with the reason it was dropped.
 REMOVED = pa.schema([
     ("article_id", pa.string()),
     ("line_no", pa.int32()),
+    ("char_start", pa.int32()),          # span in that line: text == line[char_start:char_end]
+    ("char_end", pa.int32()),
     ("text", pa.string()),
     ("reason", pa.string()),
     ("detail", pa.string()),
     ("part", pa.string()),
+])
+
+# One row per piece of an article's lines that its rows do not account for (in memory only,
+# not published): a non-space run no span covers ('gap'), a run two spans cover ('overlap'),
+# a span outside its line ('out_of_range') or a row whose text is not its span's text
+# ('text_mismatch'). Empty when every character landed exactly once (see
+# transforms.clean.lineage); the per-article check `lines_accounted` reads it.
+LINEAGE_GAPS = pa.schema([
+    ("article_id", pa.string()),
+    ("line_no", pa.int32()),
+    ("char_start", pa.int32()),
+    ("char_end", pa.int32()),
+    ("kind", pa.string()),
 ])
 
 # One row per input file that did not become an article.

@@ -4,7 +4,8 @@ Each case is tests/golden/<case>/expected.json. Its `source` field names the raw
 relative to the repository root (the seeds stay byte-identical in seeds/, never copied);
 a case may instead carry its own input.txt. The page is split and normalized the way the
 flow does it, structured, and the whole result (title, published_at, author, credit, lede,
-body, captions, every removed line with its reason, blank_lines) must equal expected.json.
+body, captions, every removed span with its reason, each with its span [char_start,
+char_end] in its line, blank_lines) must equal expected.json.
 `pytest tests/golden --update-golden` rewrites the files; review the diff before committing.
 """
 from __future__ import annotations
@@ -42,10 +43,14 @@ def render(case: Path, source: str | None) -> dict:
         "published_at": result.published_at.isoformat() if result.published_at else None,
         "author": result.author,
         "credit": result.credit,
-        "lede": {"line_no": lede[0].line_no, "text": lede[0].text} if lede else None,
-        "body": [{"line_no": p.line_no, "text": p.text} for p in paras if p.kind == "body"],
-        "captions": [{"line_no": p.line_no, "text": p.text} for p in paras if p.kind == "caption"],
-        "removed": [{"line_no": r.line_no, "reason": r.reason, "text": r.text} for r in result.removed],
+        "lede": {"line_no": lede[0].line_no, "span": [lede[0].char_start, lede[0].char_end],
+                 "text": lede[0].text} if lede else None,
+        "body": [{"line_no": p.line_no, "span": [p.char_start, p.char_end], "text": p.text}
+                 for p in paras if p.kind == "body"],
+        "captions": [{"line_no": p.line_no, "span": [p.char_start, p.char_end], "text": p.text}
+                     for p in paras if p.kind == "caption"],
+        "removed": [{"line_no": r.line_no, "span": [r.char_start, r.char_end], "reason": r.reason,
+                     "text": r.text} for r in result.removed],
         "blank_lines": result.blank_lines,
     }
 

@@ -14,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 from transforms.clean import (Structured, is_near_repeat, structure_article,
                               structure_batch, _word_set)
+from transforms.clean.lineage import spans_cover, structured_spans, uncovered
 from transforms.reasons import REMOVED_REASONS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,24 +38,25 @@ def reasons(result: Structured) -> dict[int, str]:
 
 
 def check_accounting(lines: list[str], r: Structured) -> None:
-    """Every input line index lands in exactly one place; kept texts are the input lines."""
-    seen = [p.line_no for p in r.paragraphs] + [x.line_no for x in r.removed]
+    """Every non-space character of every line lands in exactly one span (title, kept or
+    removed); each row's text is its span's text; blank lines are only counted."""
+    assert spans_cover(lines, r), uncovered(lines, structured_spans(r))[:5]
+    seen = {p.line_no for p in r.paragraphs} | {x.line_no for x in r.removed}
     if r.title_line_no is not None:
-        seen.append(r.title_line_no)
+        assert r.title_line_no not in seen
+        seen.add(r.title_line_no)
         assert r.title == lines[r.title_line_no - 1].strip()
-    assert len(seen) == len(set(seen))
-    assert len(seen) + r.blank_lines == len(lines)
-    assert all(1 <= n <= len(lines) for n in seen)
-    assert {n - 1 for n in seen} == {i for i, x in enumerate(lines) if x.strip()}
+    assert seen == {i + 1 for i, x in enumerate(lines) if x.strip()}
+    assert r.blank_lines == sum(1 for x in lines if not x.strip())
     for p in r.paragraphs:
-        raw = lines[p.line_no - 1]
-        assert p.text == raw or (raw.strip().endswith(p.text) and p.text)
+        assert p.text.strip() and p.text == lines[p.line_no - 1][p.char_start:p.char_end]
     for x in r.removed:
-        assert x.reason in REMOVED_REASONS and x.text == lines[x.line_no - 1]
+        assert x.reason in REMOVED_REASONS and x.text == lines[x.line_no - 1][x.char_start:x.char_end]
     kinds = [p.kind for p in r.paragraphs]
     assert set(kinds) <= {"lede", "body", "caption"}
     assert kinds.count("lede") <= 1 and ("lede" not in kinds or kinds[0] == "lede")
-    assert [p.line_no for p in r.paragraphs] == sorted(p.line_no for p in r.paragraphs)
+    order = [(p.line_no, p.char_start) for p in r.paragraphs]
+    assert order == sorted(order)
     if r.published_at is not None:
         assert r.published_at.tzinfo is not None
 

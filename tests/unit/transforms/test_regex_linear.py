@@ -26,7 +26,7 @@ from typing import Callable
 import pyarrow as pa
 import pytest
 
-TRANSFORM_MODULES = ["clean", "dates", "normalize", "decode", "langid", "features", "dedup", "segment",
+TRANSFORM_MODULES = ["clean.cues", "clean.lines", "clean.inline", "clean.tail", "dates", "normalize", "decode", "langid", "features", "dedup", "segment",
                      "pipeline"]
 N = 25_000                # the small size; the large one is 4 * N = 100k characters
 RATIO = 8.0               # linear is 4x; quadratic is 16x
@@ -207,8 +207,9 @@ def _exhaust(rx: re.Pattern) -> Callable[[str], object]:
 
 def test_walker_finds_the_patterns_of_every_module_and_the_lexicon():
     names = set(transform_patterns())
-    for expected in ["clean._FOLLOW_RE", "clean._ERROR_RE", "clean._TAG_PREFIX", "clean._PHOTO_CREDIT_LINE",
-                     "clean._BYLINE_LABEL", "clean._CAPTION_CREDIT_END", "dates._DMY", "dates._TIME",
+    for expected in ["clean.cues.FOLLOW_RE", "clean.cues.ERROR_RE", "clean.cues.TAG_PREFIX",
+                     "clean.cues.PHOTO_CREDIT_LINE", "clean.cues.BYLINE_LABEL", "clean.cues.CAPTION_CREDIT_END",
+                     "dates._DMY", "dates._TIME",
                      "dates._LABELS", "normalize._CANDIDATES[0]", "normalize._CANDIDATES[3]",
                      "decode._MOJIBAKE", "langid._WORD", "features._WORD", "dedup._SYLLABLE",
                      "segment._SENTENCE_END"]:

@@ -1,0 +1,124 @@
+"""Repeats inside one article: the title, the lede, a caption or a paragraph printed twice.
+
+Grain: one kept line at a time, in page order. The first copy is kept; a later copy is
+reported with its reason (dedup.repeated_title / _lede / _caption / _paragraph) and goes
+to `removed` (see article.py). Exact copies are caught by the line key, near copies by
+`is_near_repeat` on word sets among the last NEAR_REPEAT_WINDOW kept lines.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from transforms.clean.cues import line_key
+from transforms.clean.lines import Line
+
+NEAR_REPEAT_MIN_WORDS = 8               # below this, only exact (normalized) repeats count
+NEAR_REPEAT_COVERAGE = 0.8              # share of the first copy's words the repeat must contain
+NEAR_REPEAT_ADDED_PER = 20              # the repeat may add 1 new word per this many words (min 1)
+NEAR_REPEAT_WINDOW = 3                  # near repeats are looked for among the last N kept lines
+MAX_WORDSET_CHARS = 20_000              # longer lines are compared exactly, not by word sets
+
+_PUNCT = ".,;:!?…\"'“”‘’()[]{}«»-–—/|*"
+_PUNCT_TO_SPACE = str.maketrans({c: " " for c in ".,;:!?…\"'“”‘’()[]{}«»-–—/\\|*+=<>#%&@^~`_"})
+
+
+def word_set(text: str) -> frozenset[str]:
+    """Lower-cased words of a line (punctuation split off), for near-repeat tests."""
+    return frozenset(text[:MAX_WORDSET_CHARS].lower().translate(_PUNCT_TO_SPACE).split())
+
+
+def is_near_repeat(new: frozenset[str], first: frozenset[str]) -> bool:
+    """Near-verbatim repeat test on lower-cased word sets.
+
+    A later line repeats an earlier one when
+      * the earlier line has < NEAR_REPEAT_MIN_WORDS (8) distinct words and the sets are equal; or
+      * the later line adds at most max(1, |first| // NEAR_REPEAT_ADDED_PER) (1 per 20) words
+        the earlier line lacks, AND it contains >= NEAR_REPEAT_COVERAGE (80 %) of the earlier
+        line's words.
+    So a copy with a few words dropped is a repeat (seed 000 line 23 vs line 5), while a
+    paragraph that starts with the lede and goes on with new information is not (it adds
+    many words). Word order is ignored; exact copies are caught by the normalized key first.
+    """
+    if not first or not new:
+        return False
+    if len(first) < NEAR_REPEAT_MIN_WORDS:
+        return new == first
+    allowed = max(1, len(first) // NEAR_REPEAT_ADDED_PER)
+    if len(new) > len(first) + allowed or len(new) < NEAR_REPEAT_COVERAGE * len(first):
+        return False
+    added = len(new - first)
+    if added > max(1, len(first) // NEAR_REPEAT_ADDED_PER):
+        return False
+    return len(new & first) >= NEAR_REPEAT_COVERAGE * len(first)
+
+
+class RepeatTracker:
+    """The kept lines of one article so far, to tell whether the next one repeats them."""
+
+    def __init__(self, title: Line | None):
+        self.title = title
+        self.title_key = line_key(title.s) if title is not None else None
+        self.title_words = word_set(title.s) if title is not None else frozenset()
+        self.kept_keys: dict[str, str] = {}
+        self.recent: list[tuple[Line, Callable[[], frozenset[str]], str]] = []
+        self.captions: list[tuple[Line, Callable[[], frozenset[str]]]] = []
+        self.lede: tuple[Line, frozenset[str]] | None = None
+
+    def mark_lede(self, ln: Line) -> None:
+        """The line just accepted by `check` became the lede."""
+        self.lede = (ln, self.recent[-1][1]())
+        self.kept_keys[next(reversed(self.kept_keys))] = "lede"
+
+    def check(self, ln: Line, kind: str) -> str | None:
+        """The dedup reason when `ln` repeats the title or a kept line; else None, and `ln`
+        is remembered as kept with `kind`."""
+        k = ln.key if ln.short else (ln.s.lower() if len(ln.s) <= MAX_WORDSET_CHARS else "")
+        if not k:
+            k = ln.s[:MAX_WORDSET_CHARS].lower()
+        if self.title_key and k == self.title_key:
+            return "dedup.repeated_title"
+        if k in self.kept_keys:
+            prev = self.kept_keys[k]
+            if kind == "caption":
+                return "dedup.repeated_caption"
+            return "dedup.repeated_lede" if prev == "lede" else "dedup.repeated_paragraph"
+        cache: list[frozenset[str]] = []
+
+        def words() -> frozenset[str]:
+            if not cache:
+                cache.append(word_set(ln.s))
+            return cache[0]
+
+        probes: list[str] = []
+
+        def close(other: Line) -> bool:
+            """Cheap necessary condition for a near repeat of `other`: similar word counts, and
+            at most the allowed number of added words among up to 8 probe words of this line
+            (a probe that is not even a substring of `other` is a word `other` lacks)."""
+            if not 0.5 * other.words - 3 <= ln.words <= 1.6 * other.words + 3:
+                return False
+            if not probes:
+                toks = ln.s[:MAX_WORDSET_CHARS].lower().split()
+                step = max(1, len(toks) // 8)
+                probes.extend(t.strip(_PUNCT) or t for t in toks[::step][:8])
+            other_low = other.s[:MAX_WORDSET_CHARS].lower()
+            missing = sum(pr not in other_low for pr in probes)
+            return missing <= max(1, other.words // NEAR_REPEAT_ADDED_PER)
+
+        if self.title is not None and not ln.prose and close(self.title) \
+                and is_near_repeat(words(), self.title_words):
+            return "dedup.repeated_title"
+        if self.lede is not None and close(self.lede[0]) and is_near_repeat(words(), self.lede[1]):
+            return "dedup.repeated_lede"
+        if kind == "caption":
+            for other, ow in self.captions[-NEAR_REPEAT_WINDOW:]:
+                if close(other) and is_near_repeat(words(), ow()):
+                    return "dedup.repeated_caption"
+        for other, ow, pk in self.recent[-NEAR_REPEAT_WINDOW:]:
+            if pk == kind and close(other) and is_near_repeat(words(), ow()):
+                return "dedup.repeated_caption" if kind == "caption" else "dedup.repeated_paragraph"
+        self.kept_keys[k] = kind
+        self.recent.append((ln, words, kind))
+        if kind == "caption":
+            self.captions.append((ln, words))
+        return None
