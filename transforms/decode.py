@@ -17,9 +17,14 @@ Candidates, in order:
 1. a BOM decides: UTF-32 LE/BE, UTF-16 LE/BE, UTF-8 ('utf-8-sig'); UTF-16/32 without a BOM are
    tried when NUL bytes line up on one byte parity;
 2. strict UTF-8 ('utf-8'); when the text carries mojibake signatures ("Viá»‡t", "Ã¡"), each
-   affected space-delimited run is re-read as UTF-8 (ftfy for the sloppy cases), and the
-   result is kept when it has fewer signatures and is not less Vietnamese
-   ('utf-8+mojibake-repaired');
+   affected space-delimited run is re-read as UTF-8 (ftfy for the sloppy cases) and the
+   repair of a run is kept only when it cannot have made things worse (`repair_mojibake`):
+   it round-trips (encoding the repaired run as UTF-8 and reading the bytes back as
+   cp1252/latin-1 gives the run again), it has fewer signatures, and every letter it adds is a
+   Latin letter (a false signature in valid Vietnamese - 'quá…”', 'giá””' - re-reads as a
+   Hangul jamo or a Canadian syllabic and is left alone). The whole text is kept repaired
+   ('utf-8+mojibake-repaired') when it has fewer signatures and is not less Vietnamese;
+   otherwise the original text stays, byte for byte;
 3. otherwise Windows-1258 ('cp1258', tones as combining marks, composed to NFC later) and
    Windows-1252 ('cp1252'); a UTF-8 file with a few broken bytes ('utf-8+replaced', bad bytes
    become U+FFFD) competes with them. The candidate with the highest `vietnamese_score` wins,
@@ -38,7 +43,7 @@ from dataclasses import dataclass
 
 from transforms.langid import vietnamese_score
 
-__all__ = ["Decoded", "decode_bytes", "text_plausibility"]
+__all__ = ["Decoded", "decode_bytes", "repair_mojibake", "text_plausibility"]
 
 MAX_CONTROL_SHARE = 0.05     # share of NUL/C0 control bytes above which a file is binary
 MIN_PLAUSIBILITY = 0.90      # share of characters that look like text in an accepted decoding
@@ -100,14 +105,26 @@ def _finish(text: str, encoding: str) -> Decoded:
     return Decoded(text, encoding, None)
 
 
-def _repair_mojibake(text: str) -> str:
-    """Re-read as UTF-8 each space-delimited run that carries a mojibake signature.
+def repair_mojibake(text: str) -> str:
+    """Re-read as UTF-8 each byte sequence that cp1252/latin-1 turned into mojibake.
 
-    Runs, not whole lines: a line can mix intact Vietnamese ('tức', which cp1252 cannot
-    encode) with mojibake ('Viá»‡t'), and ftfy only repairs text that re-encodes as a whole.
+    Only the space-delimited runs that carry a signature are searched (`_MOJIBAKE`); inside a
+    run each UTF-8 sequence spelled in cp1252 or latin-1 characters ('á»‡' for E1 BB 87,
+    'Ã¡', 'â€œ') is replaced by the character it encodes, so a run can mix intact Vietnamese
+    ('tức', which cp1252 cannot encode) with mojibake. A sequence is replaced only when
+    that cannot make things worse:
+
+    - it round-trips: the bytes read back in one codec (cp1252 with its five undefined bytes
+      as C1 controls, or latin-1) give the sequence exactly, and they are valid UTF-8;
+    - the character it gives is not a letter, or is a Latin letter (U+0000-024F,
+      U+1E00-1EFF). A false signature in valid Vietnamese gives another script: 'quá…”' is
+      E1 85 94, U+1154 HANGUL JAMO; 'giá””' is U+1514 CANADIAN SYLLABICS;
+    - a weak sequence, whose continuation characters are all common typographic punctuation
+      (… “ ” ‘ ’ – — •: 'NGÃ”' could be an all-caps 'NGÃ' then a closing quote), is replaced
+      only when the same text also holds a strong one (» º ¡ © € ‡ ™ ... as in 'Viá»‡t').
+
+    Everything else is returned unchanged, character for character.
     """
-    import ftfy  # imported lazily: only files with mojibake signatures pay for it
-
     # Linear time: a signature inside the run found last is skipped before any search, and
     # the searches are bounded by that run (searching the whole text around every signature
     # was quadratic on a 100k-character line of mojibake).
@@ -120,23 +137,55 @@ def _repair_mojibake(text: str) -> str:
         sep = _RUN_END.search(text, m.end())
         end = sep.start() if sep else len(text)
         spans.append((max(start, lo), end))
+    fixes: list[tuple[int, int, str, bool]] = []     # (start, end, character, strong)
+    for start, end in spans:
+        for m in _SEQUENCE.finditer(text, start, end):
+            fixed = _reread(m.group())
+            if fixed is not None:
+                fixes.append((m.start(), m.end(), fixed, not _is_weak(m.group())))
+    if not any(strong for *_, strong in fixes):
+        return text
     out = []
     pos = 0
-    for start, end in spans:
+    for start, end, fixed, _ in fixes:
         out.append(text[pos:start])
-        out.append(_fix_run(text[start:end], ftfy))
+        out.append(fixed)
         pos = end
     out.append(text[pos:])
     return "".join(out)
 
 
-def _fix_run(run: str, ftfy) -> str:
-    for codec in ("cp1252", "latin-1"):
-        try:
-            return run.encode(codec).decode("utf-8")
-        except UnicodeError:
-            pass
-    return ftfy.fix_encoding(run)
+_CONT = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+# one UTF-8 sequence as cp1252/latin-1 shows it: a 2-byte lead (C2-C6) or a 3-byte lead (E1, E2)
+# and its continuation bytes; fixed length, so linear
+_SEQUENCE = re.compile(f"[ÂÃÄÅÆ][{_CONT}]|[áâ][{_CONT}][{_CONT}]")
+_WEAK = frozenset("…“”‘’–—•")
+_SLOPPY_CP1252 = {c: b for b in range(0x80, 0x100)
+                  for c in [bytes([b]).decode("cp1252", errors="ignore") or chr(b)]}
+_LATIN1 = {chr(b): b for b in range(0x80, 0x100)}
+
+
+def _is_weak(seq: str) -> bool:
+    return all(c in _WEAK for c in seq[1:])
+
+
+def _reread(seq: str) -> str | None:
+    """The character a mojibake sequence stands for, or None when the repair is not safe."""
+    for table in (_SLOPPY_CP1252, _LATIN1):
+        if all(c in table for c in seq):
+            try:
+                fixed = bytes(table[c] for c in seq).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if fixed.isalpha() and not _is_latin_letter(fixed):
+                return None
+            return fixed
+    return None
+
+
+def _is_latin_letter(c: str) -> bool:
+    """Basic Latin to Latin Extended-B and IPA, or Latin Extended Additional (ạ ệ ữ ...)."""
+    return c < "\u0250" or "\u1e00" <= c <= "\u1eff"
 
 
 def _try(data: bytes, codec: str) -> str | None:
@@ -216,7 +265,7 @@ def decode_bytes(data: bytes) -> Decoded:
 
 def _finish_utf8(text: str, label: str) -> Decoded:
     if _MOJIBAKE.search(text, 0, SAMPLE_CHARS * 4) is not None:
-        repaired = _repair_mojibake(_unify_newlines(text))
+        repaired = repair_mojibake(_unify_newlines(text))
         if (repaired != text and vietnamese_score(repaired) >= vietnamese_score(text)
                 and len(_MOJIBAKE.findall(repaired)) < len(_MOJIBAKE.findall(text))):
             out = _finish(repaired, "utf-8+mojibake-repaired")

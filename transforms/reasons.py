@@ -59,6 +59,13 @@ REMOVED_REASONS: dict[str, str] = {
     "dedup.repeated_lede": "the lede repeated (near-)verbatim in the body",
     "dedup.repeated_caption": "a caption repeated",
     "dedup.repeated_paragraph": "a paragraph repeated",
+    # site chrome inside a line or at the head of a page (transforms/chrome.py, transforms/headline.py)
+    "boilerplate.media_player": "a video/audio player's time code or controls ('00:00 / 02:35')",
+    "boilerplate.view_counter": "a view, like, share or comment counter ('1.234 lượt xem')",
+    "boilerplate.url": "a URL or a URL slug left in the text",
+    "boilerplate.outlet_credit": "the outlet's own credit glued to the start of the lede ('(Dân trí) -', 'TTO -')",
+    "boilerplate.site_name": "the site's own name or domain as a line",
+    "boilerplate.contact_line": "a hotline, phone, e-mail or newsroom address line of the site",
 }
 
 ALL_REASONS = {**REJECT_REASONS, **REMOVED_REASONS}

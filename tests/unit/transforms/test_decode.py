@@ -1,14 +1,16 @@
 """decode_bytes: each encoding recovers NFC Vietnamese after normalize; rejects carry exact codes."""
 from __future__ import annotations
 
+import tarfile
 import time
 import unicodedata
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from transforms.decode import decode_bytes
+from transforms.decode import decode_bytes, repair_mojibake
 from transforms.normalize import normalize_text
 from transforms.reasons import REJECT_REASONS
 
@@ -124,3 +126,105 @@ def test_never_raises_on_any_bytes(data):
         assert d.reason in REJECT_REASONS
     else:
         assert "\r" not in d.text
+
+
+# -- mojibake repair cannot make things worse (issue 16, item 5) ------------------------------
+
+CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpora" / "baomoi-2017.tar.gz"
+
+
+@pytest.mark.parametrize("line", [
+    # the lines of the three baomoi-2017 files (21486561, 22374545, 22602449) that the old
+    # repair turned into U+1154 HANGUL JAMO and U+1514 CANADIAN SYLLABICS
+    "“Tôi đã nhiều lần đi lộng. Chỉ tiếc thuyền mình bé quá…”. Tư tưởng bó hẹp của ngư dân.",
+    "Đó là giá ảo, bởi có thể do môi giới tự “thổi giá””, ông Hiếu nêu dấu hiệu.",
+    "“Con không muốn về, nhưng mẹ bảo phải về đây. Nhà dạo này nhiều việc quá…” – V. xem đồng hồ",
+    "BÀ NGÃ” và “CHỊ NGÃ…",                 # weak signatures only: an all-caps word, then punctuation
+    "Giá vàng “lên cao” ở mức kỷ lục tháng trước, sau đó giá… “rơi” mạnh.",
+])
+def test_valid_utf8_with_false_signatures_is_kept_byte_for_byte(line):
+    d = decode_bytes(line.encode("utf-8"))
+    assert d.encoding == "utf-8"
+    assert d.text == line
+
+
+@pytest.mark.parametrize("broken, fixed", [
+    ("Tin tức Viá»‡t Nam hôm nay", "Tin tức Việt Nam hôm nay"),
+    # a run mixing intact Vietnamese with a mojibake quote; the old ftfy fallback needed the run whole
+    ("â€œCâu nói” cá»§a Ã”ng Ba", "“Câu nói” của Ông Ba"),
+    # a weak sequence ('Ã–', then '–') is repaired because the text holds strong ones
+    ("Ã–zil ghi bàn trong tráº­n Ä‘áº¥u", "Özil ghi bàn trong trận đấu"),
+])
+def test_real_mojibake_is_still_repaired(broken, fixed):
+    d = decode_bytes(broken.encode("utf-8"))
+    assert d.encoding == "utf-8+mojibake-repaired"
+    assert d.text == fixed
+
+
+def test_repair_mojibake_leaves_a_sequence_of_another_script_alone():
+    # 'á' + '€' + '…' is E1 80 85, U+1005 MYANMAR LETTER CHA: not repaired, though valid UTF-8
+    text = "Viá»‡t và giá€… hôm nay"
+    assert repair_mojibake(text) == "Việt và giá€… hôm nay"
+
+
+def _letters(text) -> set[str]:
+    return {c for c in text if c.isalpha()}
+
+
+# Text that is not itself mojibake: no Latin-1 symbols (U+0080-00BF) and none of the 2-byte
+# lead letters Â Ã Ä Å Æ, which together are what UTF-8 Vietnamese read as cp1252 looks like.
+# It still holds every lead that appears in Vietnamese (á â) next to cp1252 punctuation.
+_TRICKY = list("áâàãéêíóôúýăđơư…“”‘’–—•€‚ƒ„†‡ˆ‰Š‹ŒŽ˜™š›œžŸ.,;:!?\"' \n")
+_NOT_MOJIBAKE = st.one_of(
+    st.sampled_from(_TRICKY),
+    st.sampled_from(["quá", "giá", "Việt", "Nam", "nhiều", "đã", "Ông", "BÀ", "NGÔ"]),
+    st.characters(blacklist_categories=("Cs",),
+                  blacklist_characters=[chr(c) for c in range(0x80, 0xC0)] + list("ÂÃÄÅÆ")),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NOT_MOJIBAKE, max_size=60).map("".join))
+def test_valid_text_gains_no_letter_it_lacks(text):
+    data = text.encode("utf-8")
+    assume(data.count(0) * 4 < len(data))     # NUL on every other byte is UTF-16 evidence, not UTF-8
+    d = decode_bytes(data)
+    if d.text is not None:
+        assert _letters(d.text) <= _letters(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=80))
+def test_any_text_gains_only_latin_letters(text):
+    """On any text, real mojibake included, a letter the repair adds is a Latin letter."""
+    data = text.encode("utf-8")
+    assume(data.count(0) * 4 < len(data))
+    d = decode_bytes(data)
+    if d.text is not None:
+        assert all(c < "\u0250" or "\u1e00" <= c <= "\u1eff" for c in _letters(d.text) - _letters(text))
+
+
+@pytest.mark.slow
+def test_no_valid_utf8_corpus_file_gains_a_letter():
+    """Every valid-UTF-8 file of baomoi-2017: the decoded text holds no letter its bytes lack."""
+    if not CORPUS.exists():
+        pytest.skip(f"corpus not found at {CORPUS} (shared/corpora/baomoi-2017.tar.gz beside the project)")
+    checked = 0
+    gained = {}
+    with tarfile.open(CORPUS) as tf:
+        for member in tf:
+            if not member.isfile():
+                continue
+            data = tf.extractfile(member).read()
+            try:
+                source = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            checked += 1
+            d = decode_bytes(data)
+            if d.text is not None:
+                extra = _letters(set(d.text) - set(source))
+                if extra:
+                    gained[member.name] = "".join(sorted(extra))
+    assert checked > 30_000
+    assert not gained, f"{len(gained)} files gained letters: {dict(list(gained.items())[:10])}"
