@@ -48,6 +48,7 @@ REMOVED_REASONS: dict[str, str] = {
     "boilerplate.tail": "a line in the page tail, after the article ended",
     "boilerplate.photo_credit": "a photo credit line (Ảnh: ..., Nguồn ảnh ...)",
     "boilerplate.short_fragment": "a short fragment that is not prose and not a caption",
+    "boilerplate.video_label": "a video or clip player label with its title or source, cut out of a line (Video: ..., Clip: ...)",
     "language.no_diacritics": "a Vietnamese line written without diacritics (site chrome)",
     "language.not_vietnamese": "a line in another language inside a Vietnamese article",
     # metadata consumed into columns

@@ -16,10 +16,13 @@ Inside a line, the byline or source note glued after the last sentence is cut by
 """
 from __future__ import annotations
 
+import re
+
 from transforms.dates import ends_with_date, parse_date_line
 from transforms.clean.lines import (
     Line, byline_name, chrome_reason, continues_article, credit_line, is_caption_credit, is_navigation,
     is_photo_credit_only, tail_start_cue)
+from transforms.clean.cues import NGUON, THEO
 from transforms.clean.state import PageState
 
 
@@ -114,3 +117,116 @@ def read_tail(st: PageState, items: list[Line], tail: int, tail_kind: str, recur
             st.remove(ln, "boilerplate.recurring_line")
         else:
             st.remove(ln, section)
+
+
+# -- a note glued after the last sentence of a line ------------------------------------------
+NOTE_MAX_CHARS = 90
+NOTE_MAX_WORDS = 12
+# notes in brackets after a name that say how the text was made, not where it came from
+_COMPILED = frozenset({"t/h", "th", "tổng hợp", "tổng hợp", "lược dịch", "dịch", "th", "tổng hợp từ"})
+_GROUP_CREDITS = frozenset({"pv", "nhóm pv", "nhóm phóng viên", "ctv", "pv-ctv", "nhóm ctv", "phóng viên"})
+_NOTE_LABEL = re.compile(r"^(?:Tin|Bài|Ảnh|Bài viết|Thực hiện|Ghi chép|Tin và ảnh|Bài và ảnh|Tin, ảnh|"
+                         r"Bài, ảnh|Tin - ảnh|Tin-ảnh|Bài - ảnh|Bài-ảnh|Tin ảnh|Nhóm phóng viên|Phóng viên)"
+                         r"\s?:\s?(\S.*)$", re.IGNORECASE)
+
+
+def _name_token(tok: str) -> bool:
+    """'Minh', 'NAM', 'H.Bình', 'N.NAM', 'BS.', 'Nguyễn': capitalised, no digits."""
+    t = tok.strip(",;")
+    return bool(t) and t[0].isupper() and not any(c.isdigit() for c in t) and all(
+        c.isalpha() or c in ".-'’" for c in t)
+
+
+def is_person(text: str, single_ok: bool = False) -> bool:
+    """1..5 capitalised words ('Thống Nhất', 'ĐÌNH VĂN', 'H.Bình', 'BS. Hoàng Văn Thái');
+    one word only with an initial's '.' ('H.Bình') unless single_ok."""
+    words = text.split()
+    if not 1 <= len(words) <= 5 or not all(_name_token(w) for w in words):
+        return False
+    if len(words) == 1:
+        w = words[0]
+        return single_ok or ("." in w.rstrip(".") and not _is_domain(w))
+    return not (len(words) == 1 and words[0].isupper())
+
+
+def _is_domain(tok: str) -> bool:
+    """'Kinhtedothi.vn', 'VOV.VN', 'Zing.vn': a site name used as a credit."""
+    core = tok.rstrip(".")
+    tld = core.rsplit(".", 1)[-1].lower() if "." in core else ""
+    return tld in ("vn", "com", "net", "org", "info", "tv")
+
+
+def _agency(text: str) -> bool:
+    """'TTXVN', 'VOV', 'TTXVN/Tin Tức', 'Kinhtedothi.vn'."""
+    words = text.split("/")[0].split()
+    if not words:
+        return False
+    first = words[0]
+    letters = [c for c in first if c.isalpha()]
+    return _is_domain(first) or (len(letters) >= 2 and first.isupper() and first.isascii() and len(text.split()) <= 4)
+
+
+def names_only(text: str) -> bool:
+    """One name, or several joined by ' - ', ', ', ' và ', ' – '."""
+    parts = [p.strip() for p in re.split(r" [-–] |, | và ", text) if p.strip()]
+    if not parts or len(parts) > 4:
+        return False
+    return all(is_person(p, single_ok=len(parts) > 1) for p in parts)
+
+
+def parse_tail_note(note: str) -> tuple[str | None, str | None] | None:
+    """(author, credit) of a byline or source note glued after the last sentence, or None
+    when `note` is not one. Forms: 'Theo <outlet or name>' and 'Nguồn: <x>' (credit);
+    'Tin, ảnh: <name>' and other labels (author); a group credit ('Nhóm PV'); one or several
+    names, optionally with '(T/h)', '(<outlet>)', '/<outlet>', ' - <outlet>' or ', Theo
+    <outlet>' after them (author, and credit for the outlet); an agency code or a site name
+    alone ('TTXVN', 'Kinhtedothi.vn': credit)."""
+    s = note.strip()
+    while s.endswith(("./.", ".")) and len(s) > 1:
+        s = s[:-3] if s.endswith("./.") else s[:-1]
+        s = s.rstrip()
+    if s.startswith("(") and ")" in s and s[1:s.index(")")].strip().lower() in _COMPILED:
+        s = s[s.index(")") + 1:].strip()       # "(T/h) Theo Đời sống Plus": the note goes on
+    if not s or len(s) > NOTE_MAX_CHARS or len(s.split()) > NOTE_MAX_WORDS or s[0] in "\"'“‘-–—(":
+        return None
+    if s.lower() in _GROUP_CREDITS:
+        return s, None
+    m = THEO.match(s)
+    if m:
+        rest = m.group(1)
+        if not (rest[0].isupper() or rest[0] == "("):
+            return None
+        name = rest.split("/")[0].split(" (")[0].strip()
+        author = name if "/" in rest and is_person(name) else None
+        return author, s
+    m = NGUON.match(s)
+    if m:
+        rest = m.group(1)
+        return (None, rest) if rest[:1].isupper() or rest[:1] == "(" else None
+    m = _NOTE_LABEL.match(s)
+    if m:
+        rest = m.group(1).split(" (")[0].strip()
+        return (rest, None) if names_only(rest) or rest.lower() in _GROUP_CREDITS else None
+    credit = None
+    body = s
+    for sep in (", Theo ", " - Theo ", " (Theo ", ", theo ", " - theo ", " Theo "):
+        i = body.find(sep)
+        if i > 0:
+            credit = body[i:].lstrip(" ,-–(").rstrip(" )")
+            body = body[:i].strip()
+            break
+    if body.endswith(")") and " (" in body:
+        i = body.rindex(" (")
+        inner = body[i + 2:-1].strip()
+        body = body[:i].strip()
+        if inner.lower() not in _COMPILED and credit is None:
+            credit = inner
+    if "/" in body:
+        name, _, outlet = body.partition("/")
+        if names_only(name.strip()) and outlet.strip():
+            return name.strip(), credit or outlet.strip()
+    if names_only(body):
+        return body, credit
+    if _agency(body) and credit is None:
+        return None, body
+    return None
