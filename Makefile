@@ -32,7 +32,7 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "slow or not slow"
 
 bench: $(STAMP)
-	$(BIN)/newsetl bench
+	$(BIN)/python -m benchmarks.run
 
 # `make ui` in one terminal, `make serve` in another; both stop with Ctrl-C.
 UI_PORT ?= 4200

@@ -1,5 +1,6 @@
-"""`newsetl`: the command line. One Typer app; exit codes 0 ok, 1 gate failed, 2 usage error,
-75 warehouse busy (another run holds the lock)."""
+"""`newsetl`: the command line. Typer only: parse the options, call the flow or a helper,
+print, exit. Exit codes (flows/errors.py): 0 ok, 1 a quality gate failed, 2 usage error,
+3 the Prefect API cannot be reached or a bug, 75 warehouse busy (another run holds the lock)."""
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ import typer  # noqa: E402
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="newsetl: raw Vietnamese news pages -> clean, deduplicated, validated Parquet.")
 
-EXIT_GATE, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
+from flows.errors import EXIT_CRASH, EXIT_GATE, EXIT_USAGE, ApiUnreachable, NewsetlError  # noqa: E402
 
 
 def _die(msg: str, code: int = EXIT_USAGE) -> None:
@@ -38,7 +39,7 @@ def run(
     source: str = typer.Option("seeds", "--source",
                                help="folder of raw article files (recursive), or a URL such as "
                                     "s3://bucket/prefix (read through fsspec; needs the backend package)"),
-    warehouse_arg: str = typer.Option("warehouse", "--warehouse", help="warehouse folder (local or mounted)"),
+    warehouse: str = typer.Option("warehouse", "--warehouse", help="warehouse folder (local or mounted)"),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="rebuild the data tables from scratch"),
     no_tokens: bool = typer.Option(False, "--no-tokens", help="skip word segmentation (much faster)"),
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="documents per batch"),
@@ -48,32 +49,15 @@ def run(
                                          help="share of documents a gate may quarantine before the run fails"),
     wait: float = typer.Option(0.0, "--wait", min=0.0, help="seconds to wait for another run's lock"),
     task_runner: str = typer.Option("process", "--task-runner",
-                                    help="where CPU-heavy batches run: process (local pool) or dask"),
+                                    help="where CPU-heavy batches run: process (a local process pool) or dask"),
     dask_address: Optional[str] = typer.Option(None, "--dask-address",
                                                help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                                                     "(default with --task-runner dask: a LocalCluster)"),
 ) -> None:
     """Extract, transform and load every file under --source into --warehouse."""
-    from flows.remote import SourceError, check_source, is_url
-    try:
-        check_source(source)
-    except SourceError as e:
-        _die(f"{e} (pass --source DIR or a reachable URL)")
-    if is_url(warehouse_arg):
-        _die(f"--warehouse must be a local or mounted folder, not {warehouse_arg}: publishing is an atomic "
-             "rename under a file lock, which object stores do not offer. Write the warehouse locally "
-             "and copy it (e.g. `aws s3 sync warehouse/current s3://...`).")
-    warehouse = Path(warehouse_arg)
-    if task_runner not in ("process", "dask"):
-        _die(f"unknown --task-runner {task_runner!r}; use process or dask")
     from flows import startup
     boot = startup.begin()          # the embedded Prefect API and the GX import start now
-    from flows.warehouse import Warehouse, WarehouseBusy, WarehouseError
-    try:
-        Warehouse(warehouse).check_writable()
-    except WarehouseError as e:
-        _die(str(e))
-    from flows.etl import UsageError, news_etl
+    from flows.etl import news_etl
 
     import gc
     gc.freeze()     # the imported modules' objects: the collector does not rescan them during the run
@@ -82,7 +66,7 @@ def run(
         # no tags on the run or its tasks: Prefect checks tag concurrency limits through the API
         # for every tagged task run (a client per tag set, ~2 s each here); runs are found by
         # the flow name, stages by the task run names
-        state = news_etl(source=str(source), warehouse=str(warehouse), full_refresh=full_refresh,
+        state = news_etl(source=source, warehouse=warehouse, full_refresh=full_refresh,
                          with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
                          max_bytes=int(max_mb * 1024 * 1024), max_quarantine_share=max_quarantine,
                          lock_wait=wait, progress=sys.stderr.isatty(), task_runner=task_runner,
@@ -90,51 +74,38 @@ def run(
     except KeyboardInterrupt:
         _die("interrupted; nothing was published by this run", 130)
     except RuntimeError as e:
-        if any(k in str(e) for k in ("Prefect API", "ephemeral", "reach API")):
-            _die(f"could not reach the Prefect API: {e} Start one with `newsetl ui` and export "
-                 "PREFECT_API_URL=http://127.0.0.1:4200/api, or retry.", 3)
-        raise
+        if not any(k in str(e) for k in ("Prefect API", "ephemeral", "reach API")):
+            raise
+        err = ApiUnreachable(f"could not reach the Prefect API: {e} Start one with `newsetl ui` and export "
+                             "PREFECT_API_URL=http://127.0.0.1:4200/api, or retry.")
+        _die(str(err), err.exit_code)
     if state.is_completed():
-        summary = state.result()
-        _print_summary(summary)
+        from flows.run_report import summary_text
+        typer.echo(summary_text(state.result()))
         return
     exc = _state_exception(state)
-    if isinstance(exc, WarehouseBusy):
-        _die(str(exc), EXIT_BUSY)
-    if isinstance(exc, (UsageError, WarehouseError)):
-        _die(str(exc))
+    if isinstance(exc, NewsetlError):
+        _die(str(exc), exc.exit_code)
     if exc is not None:
         _die(f"the run crashed: {type(exc).__name__}: {exc}. This is a bug; please report it "
-             "with the Prefect flow run logs.", 3)
+             "with the Prefect flow run logs.", EXIT_CRASH)
     typer.echo(f"newsetl: FAILED: {state.message}", err=True)
     raise typer.Exit(EXIT_GATE)
 
 
 def _state_exception(state) -> BaseException | None:
+    """The exception that ended a failed run; None when the flow returned Failed (a gate)."""
     try:
         state.result(raise_on_failure=True)
     except BaseException as e:  # noqa: BLE001
         from prefect.exceptions import FailedRun
-        if isinstance(e, FailedRun):
-            return None
-        return e
+        return None if isinstance(e, FailedRun) else e
     return None
 
 
 def _print_summary(s: dict) -> None:
-    lines = [
-        f"run {s['run_id']}: {s['status']}",
-        f"  files read {s['files_read']}, skipped (unchanged) {s['files_skipped']}",
-        f"  articles {s['articles_new']} new, {s['articles_replaced']} replaced; rejects {s['rejects_new']}"
-        + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(s['rejects_by_reason'].items()))})"
-           if s['rejects_by_reason'] else ""),
-        f"  removed lines {s['removed_lines']}, duplicates marked {s['duplicates_marked']}",
-        f"  gates passed {s['gates_passed']}, failed {s['gates_failed']}"
-        + (f", {len(s['gate_warnings'])} warning(s)" if s.get("gate_warnings") else ""),
-        *[f"    warning: {w}" for w in (s.get("gate_warnings") or [])[:5]],
-        f"  warehouse {s['warehouse']} (query: newsetl query \"select count(*) from articles\")",
-    ]
-    typer.echo("\n".join(lines))
+    from flows.run_report import summary_text
+    typer.echo(summary_text(s))
 
 
 @app.command()
@@ -145,14 +116,14 @@ def query(
     fmt: str = typer.Option("table", "--format", help="table | csv | json"),
 ) -> None:
     """Run SQL with DuckDB over the warehouse; each table is a view of the same name."""
-    from flows.warehouse import Warehouse, WarehouseError
+    from flows.warehouse import Warehouse
 
     if fmt not in ("table", "csv", "json"):
         _die(f"unknown --format {fmt!r}; use table, csv or json")
     try:
         df = Warehouse(warehouse).query(sql)
-    except WarehouseError as e:
-        _die(str(e))
+    except NewsetlError as e:
+        _die(str(e), e.exit_code)
     if df is None:
         return
     if fmt == "csv":
@@ -183,7 +154,10 @@ def serve(
 ) -> None:
     """Serve the news-etl deployment on its cron schedule (Ctrl-C stops it)."""
     from flows.serve import serve_deployment
-    serve_deployment(config)
+    try:
+        serve_deployment(config)
+    except NewsetlError as e:
+        _die(str(e), e.exit_code)
 
 
 @app.command()
@@ -191,19 +165,17 @@ def ui(
     port: int = typer.Option(4200, "--port"),
 ) -> None:
     """Start a local Prefect server with its UI on 127.0.0.1 (loopback only)."""
-    from flows.serve import start_ui
+    from flows.ui import start_ui
     start_ui(port)
 
 
-@app.command()
-def bench(
-    corpus: Path = typer.Option(Path("../shared/corpora/baomoi-2017.tar.gz"), "--corpus"),
-    docs: int = typer.Option(0, "--docs", min=0, help="quick mode: a sample of N documents (0 = all)"),
-    out: Path = typer.Option(Path("benchmarks/results/latest.json"), "--out"),
-) -> None:
-    """Benchmark the whole flow on the real corpus; writes JSON, Markdown and a PNG chart."""
-    from benchmarks.run import run_benchmark
-    raise typer.Exit(run_benchmark(corpus=corpus, docs=docs, out=out))
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Benchmark the whole flow on the real corpus (`python -m benchmarks.run --help`).
+
+    The benchmark drives `newsetl run` in subprocesses; this command only starts it, so the
+    CLI never imports benchmarks/."""
+    os.execv(sys.executable, [sys.executable, "-m", "benchmarks.run", *ctx.args])
 
 
 def main() -> None:

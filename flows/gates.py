@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,20 +28,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from expectations.gate import GateReport, Outcome, build_data_docs, run_gate
-from expectations.gate import warm_up as _warm_up
-from flows.checks import article_checks
+from expectations.data_docs import build_data_docs
+from expectations.gate import GateReport, Outcome, run_gate
+from transforms.checks import article_checks
 from transforms import tables as T
 from transforms.pipeline import BatchResult
 
 log = logging.getLogger(__name__)
-
-
-def warm_up() -> None:
-    try:
-        _warm_up()
-    except Exception:  # noqa: BLE001 - the real gate call reports any problem
-        pass
 
 
 class AuditLog:
@@ -140,7 +134,7 @@ def gate_raw(docs: pa.Table, audit: AuditLog, stats=None) -> GateReport:
 
 def articles_frame(result: BatchResult, checks: pa.Table | None = None) -> pd.DataFrame:
     """Grain: one row per article of the batch: its id, title, language, date and the features
-    of its text in `checks` (flows.checks.article_checks; the worker that transformed the
+    of its text in `checks` (transforms.checks.article_checks; the worker that transformed the
     batch computes them, tests let this function do it)."""
     if checks is None:
         checks = article_checks(result)
@@ -204,10 +198,9 @@ def _quarantine(result: BatchResult, quarantined: dict[int, Outcome], stats) -> 
     stats.quarantined += len(rows)
 
     def keep(t: pa.Table) -> pa.Table:
-        return t.filter(pc.invert(pc.is_in(t["article_id"], bad_ids)))
-    return BatchResult(articles=keep(arts), paragraphs=keep(result.paragraphs), removed=keep(result.removed),
-                       rejects=pa.concat_tables([result.rejects, pa.Table.from_pylist(rows, schema=T.REJECTS)]),
-                       signatures=keep(result.signatures))
+        return t.filter(pc.invert(pc.is_in(t["article_id"], bad_ids))) if "article_id" in t.column_names else t
+    out = {f.name: keep(getattr(result, f.name)) for f in fields(result) if f.name != "rejects"}
+    return BatchResult(**out, rejects=pa.concat_tables([result.rejects, pa.Table.from_pylist(rows, schema=T.REJECTS)]))
 
 
 # -- load ---------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import time
 import urllib.error
 import urllib.request
 
-__all__ = ["free_port", "api_healthy", "wait_healthy", "stop_process", "die_with_parent"]
+__all__ = ["free_port", "api_healthy", "wait_healthy", "stop_process", "die_with_parent",
+           "term_as_interrupt", "exit_without_finalizing", "die"]
 
 
 def free_port() -> int:
@@ -62,3 +63,34 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         import ctypes
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)          # 1 = PR_SET_PDEATHSIG
+
+
+def term_as_interrupt() -> None:
+    """SIGTERM (kill, systemd stop) takes the same clean path as Ctrl-C. SIGINT is reset to
+    Python's default too: a shell starts background jobs with SIGINT ignored."""
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _raise)
+    except ValueError:      # not the main thread (e.g. called from a test harness)
+        pass
+
+
+def exit_without_finalizing(code: int):
+    """Run the atexit handlers (Prefect drains its log and event workers and stops its loop
+    threads there), flush, and leave without interpreter finalization. Seen once under load:
+    after a clean shutdown, finalization aborted with "FATAL: exception not rethrown" (SIGABRT,
+    a daemon thread unwinding through native code); nothing is left to do by then."""
+    import atexit
+    import os
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def die(msg: str, code: int = 2):
+    """One line on stderr, then exit `code` (the long-running commands: serve, ui)."""
+    print(f"newsetl: {msg}", file=sys.stderr, flush=True)
+    raise SystemExit(code)

@@ -37,7 +37,6 @@ class Boot:
         self.api_url: str | None = None
         self._ready = threading.Event()
         self._error: str | None = None
-        self._warm = threading.Thread(target=self._warm_up, name="newsetl-warm-up", daemon=True)
 
     # -- start ---------------------------------------------------------------------------------
     def start(self) -> "Boot":
@@ -46,20 +45,17 @@ class Boot:
                 or os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "").lower() in ("0", "false", "no")):
             self._launch()
             threading.Thread(target=self._wait_healthy, name="newsetl-prefect-api", daemon=True).start()
-        self._warm.start()
+        # GX first (the first gate needs it), then the transforms' lookup tables (the flow
+        # transforms small inputs in this process); the flow's own warm-up call is then a no-op
+        from expectations.gx_context import warm_up_in_background
+        warm_up_in_background(then=_warm_up_transforms)
         return self
 
     def _launch(self) -> None:
         port = free_port()
         self._stderr = tempfile.TemporaryFile()      # read back only if the server fails to start
-        spec = importlib.util.find_spec("prefect")
-        app_dir = Path(next(iter(spec.submodule_search_locations))).parent
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
-             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "error", "--lifespan", "on"],
-            env=env, stdin=subprocess.DEVNULL, stderr=self._stderr, preexec_fn=die_with_parent)
+        self.process = subprocess.Popen(api_command(port), env=api_env(), stdin=subprocess.DEVNULL,
+                                        stderr=self._stderr, preexec_fn=die_with_parent)
         self.api_url = f"http://127.0.0.1:{port}/api"
         atexit.register(self.stop)
 
@@ -77,18 +73,6 @@ class Boot:
                 self._error = f"it exited with code {self.process.returncode}" + (f": {err[-500:]}" if err else "")
         finally:
             self._ready.set()
-
-    @staticmethod
-    def _warm_up() -> None:
-        """GX first (the first gate needs it), then the transforms' lookup tables (the flow
-        transforms small inputs in this process)."""
-        from expectations.gate import warm_up
-        warm_up()
-        try:
-            from transforms.pipeline import warm_up as warm_transforms
-            warm_transforms()
-        except Exception:  # noqa: BLE001 - only a warm-up: the real batch reports any problem
-            pass
 
     # -- use -----------------------------------------------------------------------------------
     def wait_for_api(self) -> None:
@@ -120,6 +104,27 @@ class Boot:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def api_command(port: int) -> list[str]:
+    """The command of Prefect's ephemeral API, as SubprocessASGIServer._run_uvicorn_command
+    builds it (tests/unit/flows/test_startup_prefect.py compares the two)."""
+    spec = importlib.util.find_spec("prefect")
+    app_dir = Path(next(iter(spec.submodule_search_locations))).parent
+    return [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
+            "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "error", "--lifespan", "on"]
+
+
+def api_env() -> dict[str, str]:
+    """Its environment: ours, with the UI off and the server in ephemeral mode. (Prefect also
+    adds the settings of the active profile; with no profile settings they are the same.)"""
+    return {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+
+
+def _warm_up_transforms() -> None:
+    from flows.batches import warm_up_worker
+    warm_up_worker(with_tokens=False)
 
 
 def begin() -> Boot:

@@ -1,4 +1,4 @@
-"""What the transform gate checks about each article, computed where the batch was transformed.
+"""Text features of each article that the clean_articles suite validates.
 
 The clean_articles suite does not read the article texts: it reads a few features of them
 (is the text NFC, which unusual characters does it hold, its short lines). Computing them
@@ -6,6 +6,9 @@ takes about as long as validating them, so the worker process that transformed a
 computes them too (in parallel with the other workers) and the flow's process only
 validates. Pure pyarrow and the standard library: worker processes do not import pandas
 or Great Expectations for this.
+
+Feature first, decision second: these are features only; expectations/clean_articles.json
+decides what fails and which rows are quarantined.
 
 Grain: one row per article of the batch, same order as `result.articles`.
 """
@@ -17,7 +20,7 @@ import unicodedata
 import pyarrow as pa
 
 from transforms.clean import CUE_LINE_MAX_CHARS
-from transforms.pipeline import BatchConfig, BatchResult, transform_batch
+from transforms.pipeline import BatchResult
 
 ARTICLE_CHECKS = pa.schema([
     ("article_id", pa.string()), ("title", pa.string()), ("language", pa.string()),
@@ -25,12 +28,6 @@ ARTICLE_CHECKS = pa.schema([
     ("text_is_nfc", pa.bool_()), ("unusual_chars", pa.string()), ("short_lines", pa.string()),
     ("lines_accounted", pa.bool_()),
 ])
-
-
-def transform_and_check(docs: pa.Table, cfg: BatchConfig) -> tuple[BatchResult, pa.Table]:
-    """The unit of work of a worker process: one batch transformed, and its article checks."""
-    result = transform_batch(docs, cfg)
-    return result, article_checks(result)
 
 
 def article_checks(result: BatchResult) -> pa.Table:

@@ -11,21 +11,14 @@ read; the size listed at the scan must match the bytes read (else
 `extract.changed_during_read`).
 
 The warehouse stays a local (or mounted) folder: publishing a version is an atomic rename
-and runs take a file lock, which object stores do not offer.
-"""
+and runs take a file lock, which object stores do not offer."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from collections.abc import Iterator
 
-from flows.sources import SourceEntry, _escape, is_url
-
-__all__ = ["SourceError", "is_url", "check_source", "scan_url", "read_url"]
-
-
-class SourceError(Exception):
-    """The URL cannot be used as a source (no backend, not found, not a folder)."""
+from flows.errors import SourceError
+from flows.sources.paths import SourceEntry, escape
 
 
 def _fs(url: str):
@@ -44,13 +37,8 @@ _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "
              "abfss": "adlfs", "hf": "huggingface_hub", "sftp": "paramiko", "ssh": "paramiko"}
 
 
-def check_source(url: str) -> None:
-    """Raise SourceError unless `url` names an existing folder: a local one, or a folder
-    (prefix) of a known fsspec backend."""
-    if not is_url(url):
-        if not Path(url).is_dir():
-            raise SourceError(f"source folder '{url}' does not exist or is not a directory")
-        return
+def check_url(url: str) -> None:
+    """Raise SourceError unless `url` names a folder (prefix) of a known fsspec backend."""
     fs, path = _fs(url)
     try:
         ok = fs.isdir(path)
@@ -72,10 +60,10 @@ def scan_url(url: str, max_bytes: int) -> Iterator[SourceEntry]:
         size = int(info.get("size") or 0)
         full = f"{proto}://{path}"
         if size > max_bytes:
-            out.append(SourceEntry(_escape(rel), full, size, "extract.too_large",
+            out.append(SourceEntry(escape(rel), full, size, "extract.too_large",
                                    f"{size} bytes > max_bytes {max_bytes}; not read"))
         else:
-            out.append(SourceEntry(_escape(rel), full, size, None, ""))
+            out.append(SourceEntry(escape(rel), full, size, None, ""))
     out.sort(key=lambda e: e.source_path)
     return iter(out)
 

@@ -1,0 +1,131 @@
+"""The GX Data Docs site of a warehouse: one validation page per (stage, suite) of a run,
+merged over its batches, and an index of the last DOCS_KEEP_RUNS runs. Docs are a view of
+dq_results: the flow never fails a run over them."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from expectations.gate import EXAMPLES, GateReport, meta_key, short
+from expectations.gx_context import get_context, lock
+
+DOCS_KEEP_RUNS = 30               # Data Docs keep the validation pages of the last N runs
+
+
+def _merge_results(results: list):
+    """One GX validation result for a suite over all batches of a run: counts summed, success
+    only when every batch passed, a few unexpected values kept."""
+    from great_expectations.core import ExpectationSuiteValidationResult
+
+    merged: dict[str, Any] = {}
+    order: list[str] = []
+    for res in results:
+        for r in res.results:
+            key = meta_key(r.expectation_config)
+            if key not in merged:
+                first = copy.deepcopy(r)
+                first.result = {k: v for k, v in (first.result or {}).items()
+                                if k not in ("unexpected_list", "unexpected_index_list",
+                                             "partial_unexpected_index_list", "unexpected_index_query")}
+                first.result["partial_unexpected_list"] = [
+                    short(v) for v in (first.result.get("partial_unexpected_list") or [])][:EXAMPLES]
+                merged[key] = first
+                order.append(key)
+                continue
+            acc, new = merged[key], r.result or {}
+            if "element_count" in new:
+                for k in ("element_count", "missing_count", "unexpected_count"):
+                    acc.result[k] = int(acc.result.get(k) or 0) + int(new.get(k) or 0)
+                n, miss, k_ = acc.result["element_count"], acc.result["missing_count"], acc.result["unexpected_count"]
+                acc.result["missing_percent"] = 100.0 * miss / n if n else None
+                acc.result["unexpected_percent"] = 100.0 * k_ / (n - miss) if n - miss else None
+                acc.result["unexpected_percent_total"] = 100.0 * k_ / n if n else None
+                acc.result["unexpected_percent_nonmissing"] = acc.result["unexpected_percent"]
+                room = EXAMPLES - len(acc.result.get("partial_unexpected_list") or [])
+                if room > 0:
+                    acc.result["partial_unexpected_list"] = (acc.result.get("partial_unexpected_list") or []) + [
+                        short(v) for v in (new.get("partial_unexpected_list") or [])][:room]
+            elif acc.success and not r.success:
+                acc.result = copy.deepcopy(new)          # aggregate: show the first failing batch
+            acc.success = bool(acc.success and r.success)
+            if r.exception_info and r.exception_info.get("raised_exception") and not (
+                    acc.exception_info or {}).get("raised_exception"):
+                acc.exception_info = r.exception_info
+    out = [merged[k] for k in order]
+    n_ok = sum(1 for r in out if r.success)
+    meta = copy.deepcopy(results[-1].meta) if results else {}
+    meta["batches"] = len(results)
+    return ExpectationSuiteValidationResult(
+        success=all(r.success for r in out), results=out, suite_name=results[0].suite_name, meta=meta,
+        statistics={"evaluated_expectations": len(out), "successful_expectations": n_ok,
+                    "unsuccessful_expectations": len(out) - n_ok,
+                    "success_percent": 100.0 * n_ok / len(out) if out else None})
+
+
+def build_data_docs(docs_dir: str | os.PathLike, run_id: str, run_time: datetime,
+                    reports: list[GateReport], keep_runs: int = DOCS_KEEP_RUNS) -> Path:
+    """Render this run's gate results into the GX Data Docs site at `docs_dir` (index.html).
+
+    One validation page per (stage, suite) of the run, merged over its batches. Results are kept
+    in a GX validation-results store at `docs_dir/.results`, so the index lists earlier runs
+    too; only the last `keep_runs` runs are kept. Returns the path of index.html.
+    """
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier, ValidationResultIdentifier)
+
+    docs = Path(docs_dir).absolute()
+    store_dir = docs / ".results"
+    ctx = get_context()
+    by_suite: dict[tuple[str, str], list] = {}
+    for r in reports:
+        if r.gx_result is not None:
+            by_suite.setdefault((r.stage, r.suite), []).append(r.gx_result)
+    tag = hashlib.sha1(str(docs).encode()).hexdigest()[:10]
+    store_name, site_name = f"results-{tag}", f"docs-{tag}"
+    with lock:
+        if store_name not in ctx.stores:
+            ctx.add_store(store_name, {"class_name": "ValidationResultsStore", "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend", "base_directory": str(store_dir)}})
+        sites = dict(ctx.variables.data_docs_sites or {})
+        if site_name not in sites:
+            sites[site_name] = {
+                "class_name": "SiteBuilder", "show_how_to_buttons": False,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "site_section_builders": {"validations": {"source_store_name": store_name},
+                                          "expectations": "None", "profiling": "None"},
+            }
+            ctx.variables.data_docs_sites = sites
+        store = ctx.stores[store_name]
+        rid = RunIdentifier(run_name=run_id, run_time=run_time)
+        keys = []
+        for (stage, suite), results in by_suite.items():
+            key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite), rid, stage)
+            store.set(key, _merge_results(results))
+            keys.append(key)
+        _prune(store_dir, keep_runs)
+        ctx.build_data_docs(site_names=[site_name], resource_identifiers=keys)
+    for d in sorted((docs / "validations").rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()                   # GX removes pruned pages but leaves their folders
+    return docs / "index.html"
+
+
+def _prune(store_dir: Path, keep_runs: int) -> None:
+    """Delete stored results of all but the newest `keep_runs` runs (their pages go at the next
+    index build)."""
+    runs: dict[str, float] = {}
+    for suite_dir in store_dir.iterdir() if store_dir.is_dir() else []:
+        for run_dir in suite_dir.iterdir() if suite_dir.is_dir() else []:
+            runs[run_dir.name] = max(runs.get(run_dir.name, 0.0), run_dir.stat().st_mtime)
+    old = sorted(runs, key=lambda r: (runs[r], r))[:-keep_runs] if len(runs) > keep_runs else []
+    for suite_dir in store_dir.iterdir() if old else []:
+        for name in old:
+            shutil.rmtree(suite_dir / name, ignore_errors=True)
+
