@@ -56,7 +56,7 @@ _IN_PHOTO = "in_photo"                  # "Trong ảnh: <description>": the capt
 _LABELS = {
     "Ảnh minh họa": _PHOTO, "Ảnh minh hoạ": _PHOTO, "ẢNH MINH HỌA": _PHOTO, "Ảnh tư liệu": _PHOTO,
     "Ảnh chụp màn hình": _PHOTO, "Nguồn ảnh": _PHOTO, "Ảnh nguồn": _PHOTO, "Ảnh": _PHOTO, "ẢNH": _PHOTO,
-    "Photo": _PHOTO, "Đồ họa": _PHOTO, "Đồ hoạ": _PHOTO, "Nguồn": _PHOTO, "NGUỒN": _PHOTO,
+    "Photo": _PHOTO, "Đồ họa": _PHOTO, "Đồ hoạ": _PHOTO, "Biểu đồ": _PHOTO, "Bản đồ": _PHOTO, "Nguồn": _PHOTO, "NGUỒN": _PHOTO,
     "Video": _VIDEO, "VIDEO": _VIDEO, "Clip": _VIDEO, "CLIP": _VIDEO, "Xem video": _VIDEO, "Xem clip": _VIDEO,
     "Nguồn video": _VIDEO, "Nguồn clip": _VIDEO, "Nguồn Clip": _VIDEO, "Nguồn Video": _VIDEO,
     "Xem thêm": _RELATED, "XEM THÊM": _RELATED, "Đọc thêm": _RELATED, "Tin liên quan": _RELATED,
@@ -249,13 +249,11 @@ def _bare_credit(text: str, after: int, limit: int) -> tuple[int, str] | None:
     end = after
     for k, (e, tok) in enumerate(toks[:4]):
         core = tok.rstrip(".,")
-        if _is_caps(core):
-            end = e
-            continue
-        if k < 3 and _is_title(tok) and not _starts_lower(toks[k + 1][1] if k + 1 < len(toks) else "A"):
+        if _is_caps(core) or (k < 3 and _is_title(tok)
+                              and not _starts_lower(toks[k + 1][1] if k + 1 < len(toks) else "A")):
             end = e
             if tok.endswith("."):
-                break
+                break                          # "Ảnh CTV." ends at its '.'
             continue
         break
     if end == after:
@@ -271,13 +269,20 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def split_text(text: str, kind: str, last: bool) -> tuple[list[Span], str | None, str | None]:
+def split_text(text: str, kind: str, last: bool,
+               lede: str | None = None) -> tuple[list[Span], str | None, str | None]:
     """Spans of one kept line `text` whose kind is `kind` (lede | body); `last` when it is
-    the article's last story line (a byline may follow its last sentence). Returns (spans,
-    author, credit); spans == [] when the line stays whole."""
+    the article's last story line (a byline may follow its last sentence); `lede` the
+    lede's text when this is the first body line after it (a body line that starts with
+    the whole lede repeats it: that prefix goes to `removed` as dedup.repeated_lede).
+    Returns (spans, author, credit); spans == [] when the line stays whole."""
     cuts: list[Span] = []
     author_credit: list[tuple[str | None, str | None]] = []   # from labelled bylines inside the line
     pos = 0                                    # end of the previous cut
+    lead = len(text) - len(text.lstrip())
+    if lede and len(lede) >= 20 and text.startswith(lede, lead) and text[lead + len(lede):].strip():
+        cuts.append(Span(lead, lead + len(lede), reason="dedup.repeated_lede", detail="the lede again, at the start of the body"))
+        pos = lead + len(lede)
     for m in _MARK.finditer(text):
         if m.start() < pos:
             continue
@@ -383,10 +388,12 @@ def split_kept_lines(st: PageState) -> dict[int, list[Span]]:
     line index); fills author and credit from a tail note."""
     out: dict[int, list[Span]] = {}
     last_story = max((n for n, (_, kind) in enumerate(st.kept) if kind in ("lede", "body")), default=-1)
+    lede: str | None = None
     for n, (ln, kind) in enumerate(st.kept):
         if kind not in ("lede", "body"):
             continue
-        spans, author, credit = split_text(ln.raw, kind, last=n == last_story)
+        spans, author, credit = split_text(ln.raw, kind, last=n == last_story, lede=lede)
+        lede = ln.s if kind == "lede" else None
         if spans:
             out[ln.i] = spans
         if author:

@@ -123,7 +123,8 @@ def read_tail(st: PageState, items: list[Line], tail: int, tail_kind: str, recur
 NOTE_MAX_CHARS = 90
 NOTE_MAX_WORDS = 12
 # notes in brackets after a name that say how the text was made, not where it came from
-_COMPILED = frozenset({"t/h", "th", "tổng hợp", "tổng hợp", "lược dịch", "dịch", "th", "tổng hợp từ"})
+_COMPILED = frozenset({"t/h", "th", "tổng hợp", "lược dịch", "dịch", "tổng hợp từ", "thực hiện", "còn tiếp",
+                       "còn nữa", "hết", "kỳ sau", "còn tiếp)"})
 _GROUP_CREDITS = frozenset({"pv", "nhóm pv", "nhóm phóng viên", "ctv", "pv-ctv", "nhóm ctv", "phóng viên"})
 _NOTE_LABEL = re.compile(r"^(?:Tin|Bài|Ảnh|Bài viết|Thực hiện|Ghi chép|Tin và ảnh|Bài và ảnh|Tin, ảnh|"
                          r"Bài, ảnh|Tin - ảnh|Tin-ảnh|Bài - ảnh|Bài-ảnh|Tin ảnh|Nhóm phóng viên|Phóng viên)"
@@ -182,7 +183,7 @@ def parse_tail_note(note: str) -> tuple[str | None, str | None] | None:
     <outlet>' after them (author, and credit for the outlet); an agency code or a site name
     alone ('TTXVN', 'Kinhtedothi.vn': credit)."""
     s = note.strip()
-    while s.endswith(("./.", ".")) and len(s) > 1:
+    while s.endswith(("./.", ".", "-", "–")) and len(s) > 1:
         s = s[:-3] if s.endswith("./.") else s[:-1]
         s = s.rstrip()
     if s.startswith("(") and ")" in s and s[1:s.index(")")].strip().lower() in _COMPILED:
