@@ -52,13 +52,19 @@ class Page:
     meta: dict[str, str | None]
     lines: list[str]
     gold: list[str | None]            # per line: kind, '-' or '-reason', None for blank
+    spans: list[tuple[str, str]] = field(default_factory=list)   # ('## span:' lines) (kind | -reason, text)
 
 
 def load_page(path: Path) -> Page:
     meta: dict[str, str | None] = {}
     lines: list[str] = []
     gold: list[str | None] = []
+    spans: list[tuple[str, str]] = []
     for raw in path.read_text(encoding="utf-8").split("\n"):
+        if raw.startswith("## span: "):
+            tag, _, text = raw[len("## span: "):].partition("| ")
+            spans.append((tag, text))
+            continue
         if raw.startswith("## "):
             key, _, value = raw[3:].partition(":")
             value = value.strip()
@@ -76,7 +82,7 @@ def load_page(path: Path) -> Page:
     while lines and not lines[-1]:
         lines.pop()
         gold.pop()
-    return Page(path.stem, meta, prepare_lines("\n".join(lines)), gold)
+    return Page(path.stem, meta, prepare_lines("\n".join(lines)), gold, spans)
 
 
 def load_pages(folder: Path = PAGES) -> list[Page]:
@@ -94,11 +100,13 @@ class Score:
     kind_ok: int = 0
     reason_checked: int = 0
     reason_ok: int = 0
+    span_checked: int = 0
+    span_ok: int = 0
     problems: list[str] = field(default_factory=list)
 
     def add(self, other: "Score") -> None:
         for name in ("article_gold", "article_kept", "caption_gold", "caption_kept", "kept",
-                     "kept_correct", "kind_ok", "reason_checked", "reason_ok"):
+                     "kept_correct", "kind_ok", "reason_checked", "reason_ok", "span_checked", "span_ok"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.problems += other.problems
 
@@ -116,8 +124,10 @@ class Score:
 
 
 def kinds_of(result: Structured) -> dict[int, str]:
-    """1-based line number -> kept kind, including the title line."""
-    out = {p.line_no: p.kind for p in result.paragraphs}
+    """1-based line number -> kept kind (of the line's first kept span), including the title line."""
+    out: dict[int, str] = {}
+    for p in result.paragraphs:
+        out.setdefault(p.line_no, p.kind)
     if result.title_line_no is not None:
         out[result.title_line_no] = "title"
     return out
@@ -155,6 +165,14 @@ def score_page(page: Page, result: Structured) -> Score:
                 sc.reason_ok += 1
             else:
                 sc.problems.append(f"{page.name}:{i} reason {reasons.get(i)} != gold {g[1:]}")
+    rows = {(p.kind, p.text) for p in result.paragraphs} | {("-" + r.reason, r.text) for r in result.removed}
+    bodies = [p.text for p in result.paragraphs if p.kind in ("lede", "body")]
+    for tag, text in page.spans:
+        sc.span_checked += 1
+        if (tag, text) in rows or (tag == "body" and any(b.startswith(text) for b in bodies)):
+            sc.span_ok += 1
+        else:
+            sc.problems.append(f"{page.name}: span {tag}| {text[:60]!r} not found")
     for key, got in (("published_at", result.published_at.isoformat() if result.published_at else None),
                      ("author", result.author), ("credit", result.credit)):
         if key in page.meta and page.meta[key] != got:
@@ -173,7 +191,8 @@ def report_pages(folder: Path = PAGES) -> Score:
               f"{sc.kind_ok / kept_gold:6.3f} {sc.reason_ok:>3d}/{sc.reason_checked:<4d}")
     print(f"{'TOTAL':28s} {total.recall_article:7.3f} {total.recall_caption:7.3f} {total.precision:6.3f} "
           f"{total.kind_ok / (total.kept_correct or 1):6.3f} {total.reason_ok:>3d}/{total.reason_checked:<4d}")
-    print(f"article lines {total.article_gold}, captions {total.caption_gold}, kept {total.kept}")
+    print(f"article lines {total.article_gold}, captions {total.caption_gold}, kept {total.kept}; "
+          f"spans inside lines {total.span_ok}/{total.span_checked}")
     for p in total.problems:
         print("  !", p)
     return total

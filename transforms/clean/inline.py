@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from typing import NamedTuple
 
 from transforms.clean.lines import CAPTION_MAX_WORDS
 from transforms.clean.rows import Span
@@ -43,7 +44,7 @@ from transforms.clean.state import PageState
 from transforms.clean.tail import NOTE_MAX_CHARS, names_only as _names, parse_tail_note
 
 CREDIT_MAX_WORDS = 8                    # a photo credit's name is at most this long
-LABEL_MAX_WORDS = 30                    # a video / related title is looked for up to this long
+LABEL_MAX_WORDS = 20                    # a video / related title is looked for up to this long
 PAREN_MAX_CHARS = 100                   # "(Ảnh: ...)" closes within this many characters
 CAPTION_LOOKBACK_CHARS = 600            # the caption's start is looked for this far before its credit
 
@@ -54,23 +55,56 @@ _BYLINE = "byline"
 _IN_PHOTO = "in_photo"                  # "Trong ảnh: <description>": the caption follows the label
 # label -> role; matched case-sensitively, longest first (capitalised: a label starts a piece)
 _LABELS = {
-    "Ảnh minh họa": _PHOTO, "Ảnh minh hoạ": _PHOTO, "ẢNH MINH HỌA": _PHOTO, "Ảnh tư liệu": _PHOTO,
-    "Ảnh chụp màn hình": _PHOTO, "Nguồn ảnh": _PHOTO, "Ảnh nguồn": _PHOTO, "Ảnh": _PHOTO, "ẢNH": _PHOTO,
-    "Photo": _PHOTO, "Đồ họa": _PHOTO, "Đồ hoạ": _PHOTO, "Biểu đồ": _PHOTO, "Bản đồ": _PHOTO, "Nguồn": _PHOTO, "NGUỒN": _PHOTO,
-    "Video": _VIDEO, "VIDEO": _VIDEO, "Clip": _VIDEO, "CLIP": _VIDEO, "Xem video": _VIDEO, "Xem clip": _VIDEO,
-    "Nguồn video": _VIDEO, "Nguồn clip": _VIDEO, "Nguồn Clip": _VIDEO, "Nguồn Video": _VIDEO,
-    "Xem thêm": _RELATED, "XEM THÊM": _RELATED, "Đọc thêm": _RELATED, "Tin liên quan": _RELATED,
-    "TIN LIÊN QUAN": _RELATED, "Xem tiếp": _RELATED,
-    "Bài và ảnh": _BYLINE, "Bài, ảnh": _BYLINE, "Tin, ảnh": _BYLINE, "Tin và ảnh": _BYLINE, "Tin ảnh": _BYLINE,
-    "Tin - ảnh": _BYLINE, "Tin-ảnh": _BYLINE, "Tin- ảnh": _BYLINE, "Bài- ảnh": _BYLINE, "Tin –ảnh": _BYLINE,
-    "Trong ảnh": _IN_PHOTO, "TRONG ẢNH": _IN_PHOTO, "Bài - ảnh": _BYLINE, "Phóng sự ảnh": _BYLINE, "Bài và clip": _BYLINE,
+    **dict.fromkeys(["Ảnh minh họa", "Ảnh minh hoạ", "ẢNH MINH HỌA", "Ảnh tư liệu", "Ảnh chụp màn hình", "Nguồn ảnh",
+                     "Ảnh nguồn", "Ảnh", "ẢNH", "Photo", "Đồ họa", "Đồ hoạ", "Biểu đồ", "Bản đồ", "Nguồn", "NGUỒN"],
+                    _PHOTO),
+    **dict.fromkeys(["Video", "VIDEO", "Clip", "CLIP", "Xem video", "Xem clip", "Nguồn video", "Nguồn clip",
+                     "Nguồn Clip", "Nguồn Video"], _VIDEO),
+    **dict.fromkeys(["Xem thêm", "XEM THÊM", "Đọc thêm", "Tin liên quan", "TIN LIÊN QUAN", "Xem tiếp"], _RELATED),
+    **dict.fromkeys(["Bài và ảnh", "Bài, ảnh", "Tin, ảnh", "Tin và ảnh", "Tin ảnh", "Tin - ảnh", "Tin-ảnh",
+                     "Tin- ảnh", "Bài- ảnh", "Tin –ảnh", "Bài - ảnh", "Phóng sự ảnh", "Bài và clip"], _BYLINE),
+    **dict.fromkeys(["Trong ảnh", "TRONG ẢNH"], _IN_PHOTO),
 }
 _MINH_HOA = ("Ảnh minh họa", "Ảnh minh hoạ", "ẢNH MINH HỌA", "Ảnh tư liệu", "Ảnh chụp màn hình")
-# a label (a literal alternation: the regex engine scans for its first characters); the
-# character before it and what follows are checked in Python (`_opener`, `_cut_marker`)
-_MARK = re.compile(r"(?:%s|ảnh|nguồn ảnh|nguồn)(?=[\s:.,)])"
+# Labels are found by a literal alternation of the capitalised labels (the regex engine skips
+# through the text by their first characters) and by str.find for lower-case "ảnh"/"nguồn"
+# in brackets or before ':' (a bare "nguồn" or "ảnh" is a word of the sentence). The character
+# before a label and what follows it are checked in Python (`_opener`, `_cut_marker`).
+_MARK = re.compile(r"(?:%s)(?=[\s:.,)])"
                    % "|".join(re.escape(k) for k in sorted(_LABELS, key=len, reverse=True)))
+# lower-case labels: (needle, offset of the label in the needle, label); found with str.find
+_LOWER = (("(nguồn ảnh", 1, "nguồn ảnh"), ("( nguồn ảnh", 2, "nguồn ảnh"), ("(nguồn", 1, "nguồn"),
+          ("( nguồn", 2, "nguồn"), ("(ảnh", 1, "ảnh"), ("( ảnh", 2, "ảnh"), ("ảnh:", 0, "ảnh"), ("ảnh :", 0, "ảnh"))
+_LABEL_FOLLOW = frozenset(" \t:.,)")
+
+
+class _Hit(NamedTuple):
+    start: int                                 # where the label starts
+    end: int                                   # where it ends
+    label: str
+
+
+def _hits(text: str) -> list[_Hit]:
+    """Label hits of both scans, in text order (a longer label first at the same start)."""
+    out = [_Hit(m.start(), m.end(), m.group(0)) for m in _MARK.finditer(text)]
+    if "ảnh" in text or "nguồn" in text:
+        for needle, offset, label in _LOWER:
+            i = text.find(needle)
+            while i >= 0:
+                start = i + offset
+                end = start + len(label)
+                if end == len(text) or text[end] in _LABEL_FOLLOW:
+                    out.append(_Hit(start, end, label))
+                i = text.find(needle, i + 1)
+        out.sort(key=lambda h: (h.start, -h.end))
+    return out
+
+
 _TOKEN = re.compile(r"\S+")
+# function words a headline does not end with: a capitalised word after one is a name
+# inside a sentence, not the start of the next sentence
+_NO_HEADLINE_END = frozenset("với của và về tại cho từ trong ở là được bị đến theo như khi mà thì các những một "
+                             "đã sẽ đang cùng bởi do nhưng hay hoặc".split())
 
 
 def _opener(text: str, start: int) -> str | None:
@@ -128,8 +162,8 @@ def credit_end(text: str, pos: int, limit: int | None = None) -> int:
         if k >= 1:
             if _is_title(tok) and _starts_lower(nxt):
                 break                          # "Quang Liêm | Đánh giá": the next sentence starts
-            if tok.startswith("(") or tok in ("Theo", "theo"):
-                break                          # "(T/h)", "Theo ...": a note after the credit
+            if tok.startswith("(") or tok in ("Theo", "theo") or tok.endswith(":"):
+                break                          # "(T/h)", "Theo ...", "Video:": what follows the credit
             prev = toks[k - 1][2]
             if _agency_like(prev) and _is_title(tok) and not _is_caps(tok) and tok not in ("-", "–"):
                 break                          # "AP | Express đưa tin"
@@ -149,23 +183,30 @@ def _initial(tok: str) -> bool:
 
 
 def label_title_end(text: str, pos: int, limit: int) -> int | None:
-    """End of a video / related headline starting at `pos`: after a sentence-final token or
-    a ':' token, or before a capitalised word that follows a lower-case one and is followed
-    by one ("... thời học trò | Bên cạnh đó"), within LABEL_MAX_WORDS words; the line's end
-    when it comes first. None when no end is found."""
+    """End of a video / related headline starting at `pos`, or None when it has no clear end.
+
+    Clear ends, within LABEL_MAX_WORDS words: the end of the line; a token ending in '.',
+    '!', '?', ':' or a closing quote; before a capitalised word, from the fourth word on,
+    that is followed by a lower-case one ("... thời học trò | Bên cạnh đó", "... sông Sài
+    Gòn | Lực lượng"). The earliest end wins: ending too early leaves a few headline words
+    in the body, ending too late would remove story text. A capitalised word after a
+    function word is a name inside a sentence ("CLIP: Trao đổi với | VietNamNet, ông ..."):
+    None, and the caller cuts the label alone, leaving the text in the body."""
     toks = [(m.start(), m.end(), m.group(0)) for _, m in zip(range(LABEL_MAX_WORDS + 2),
                                                                _TOKEN.finditer(text, pos, limit))]
-    if not toks:
-        return None
+    end = None
     for k, (s, e, tok) in enumerate(toks[:LABEL_MAX_WORDS]):
-        if k >= 2 and _is_title(tok) and _starts_lower(toks[k - 1][2]) \
-                and k + 1 < len(toks) and _starts_lower(toks[k + 1][2]):
-            return toks[k - 1][1]
+        if k >= 3 and _is_title(tok) and k + 1 < len(toks) and _starts_lower(toks[k + 1][2]):
+            if toks[k - 1][2].lower() in _NO_HEADLINE_END:
+                return None                    # "Trao đổi với | VietNamNet": mid-sentence
+            end = toks[k - 1][1]
+            break
         if tok.rstrip("\"'”’)").endswith((".", "!", "?", ":")) and not _initial(tok):
-            return e
-    if len(toks) <= LABEL_MAX_WORDS:
-        return toks[-1][1]                     # the label runs to the end of the line
-    return None
+            end = e
+            break
+        if k + 1 == len(toks):
+            end = e                            # the headline runs to the end of the line
+    return end
 
 
 def _opener_start(text: str, start: int, opener: str) -> int:
@@ -182,15 +223,17 @@ def _opener_start(text: str, start: int, opener: str) -> int:
     return start
 
 
-def _cut_marker(text: str, m: re.Match, opener: str, limit: int) -> tuple[int, str] | None:
+def _cut_marker(text: str, m: _Hit, opener: str, limit: int) -> tuple[int, str] | None:
     """(end, role) of the credit / label that `m` found, or None when it is not one."""
-    label = m.group(0)
+    label = m.label
     role = _LABELS.get(label)
-    after = m.end()
+    after = m.end
     if opener.startswith("("):
         close = text.find(")", after, min(limit, after + PAREN_MAX_CHARS))
         if close < 0 or "(" in text[after:close]:
             return None
+        if role in (_VIDEO, _RELATED, _BYLINE) and not text.startswith((":", " :"), after) and close > after:
+            return None                        # "(Video Assistant Referee)" is a word in brackets
         end = close + 1
         if text[end:end + 1] == ".":
             end += 1
@@ -198,7 +241,10 @@ def _cut_marker(text: str, m: re.Match, opener: str, limit: int) -> tuple[int, s
     rest = text[after:after + 3]
     if role is None:
         # lower-case "ảnh:" is a label only after a sentence end or a comma ("..., ảnh: Nam")
-        before = text[:m.start()].rstrip()[-1:]
+        j = m.start
+        while j > 0 and text[j - 1] == " ":
+            j -= 1
+        before = text[j - 1] if j else ""
         if label == "ảnh" and rest.startswith((":", " :")) and (before in ".,-–" or not before):
             role = _PHOTO
         else:
@@ -235,7 +281,7 @@ def _cut_marker(text: str, m: re.Match, opener: str, limit: int) -> tuple[int, s
             end = credit_end(text, colon + 1, limit)
             return (end, role) if end > colon + 1 else None
         end = label_title_end(text, colon + 1, limit)
-        return (end, role) if end is not None and end > colon + 1 else None
+        return (end, role) if end is not None and end > colon + 1 else (colon + 1, role)
     if role == _PHOTO and label in ("Ảnh", "ẢNH") and rest[:1] == " ":
         return _bare_credit(text, after, limit)
     return None
@@ -260,7 +306,8 @@ def _bare_credit(text: str, after: int, limit: int) -> tuple[int, str] | None:
         return None
     rest = [t for e, t in toks if e > end][:2]
     starts_sentence = len(rest) == 2 and _is_title(rest[0]) and _starts_lower(rest[1])
-    if text[end - 1] == "." or end >= len(text.rstrip()) or starts_sentence or _is_caps(text[after:end].replace(" ", "")):
+    caps = _is_caps(text[after:end].replace(" ", ""))
+    if text[end - 1] == "." or end >= len(text.rstrip()) or starts_sentence or caps:
         return end, _PHOTO
     return None
 
@@ -281,25 +328,26 @@ def split_text(text: str, kind: str, last: bool,
     pos = 0                                    # end of the previous cut
     lead = len(text) - len(text.lstrip())
     if lede and len(lede) >= 20 and text.startswith(lede, lead) and text[lead + len(lede):].strip():
-        cuts.append(Span(lead, lead + len(lede), reason="dedup.repeated_lede", detail="the lede again, at the start of the body"))
+        cuts.append(Span(lead, lead + len(lede), reason="dedup.repeated_lede",
+                         detail="the lede again, at the start of the body"))
         pos = lead + len(lede)
-    for m in _MARK.finditer(text):
-        if m.start() < pos:
+    for m in _hits(text):
+        if m.start < pos:
             continue
-        opener = _opener(text, m.start())
+        opener = _opener(text, m.start)
         if opener is None:
             continue
         got = _cut_marker(text, m, opener, len(text))
         if got is None:
             continue
-        start = _opener_start(text, m.start(), opener)
+        start = max(_opener_start(text, m.start, opener), pos)   # a '>>' may close the previous cut
         end, role = got
         if role == _VIDEO:
             cuts.append(Span(start, end, reason="boilerplate.video_label", detail=text[start:end][:80]))
         elif role == _RELATED:
             cuts.append(Span(start, end, reason="boilerplate.related_list", detail="inline related link"))
         elif role == _BYLINE:
-            name = text[text.index(":", m.end()) + 1:end].strip()
+            name = text[text.index(":", m.end) + 1:end].strip()
             parsed = parse_tail_note(name) or (name, None)
             author_credit.append(parsed)
             cuts.append(Span(start, end, reason="metadata.byline", detail=parsed[0] or name))

@@ -296,6 +296,7 @@ def test_pages_recall_and_precision():
     assert total.recall_caption == 1.0, total.problems
     assert total.precision >= 0.95, total.problems
     assert total.reason_ok == total.reason_checked, total.problems
+    assert total.span_checked >= 20 and total.span_ok == total.span_checked, total.problems
     assert not [p for p in total.problems if ": published_at" in p or ": author" in p or ": credit" in p]
 
 
