@@ -27,6 +27,7 @@ from flows.run_report import RunStats
 from flows.sources import SourceEntry, read_entries
 from flows.warehouse import Staging
 from transforms.pipeline import BatchConfig, BatchResult
+from transforms.tables import ALL_TABLES
 
 
 @task(name="extract", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
@@ -44,9 +45,11 @@ _TABLE_OF = {"signatures": "dedup_signatures"}      # BatchResult field -> wareh
 
 @task(name="stage-batch", cache_policy=NO_CACHE)
 def stage_task(staging: Staging, result: BatchResult) -> None:
-    """Every table of the batch result, as one staged file per table and partition."""
+    """Every warehouse table of the batch result, as one staged file per table and partition
+    (in-memory results such as lineage_gaps are not published)."""
     for f in fields(result):
-        staging.add(_TABLE_OF.get(f.name, f.name), getattr(result, f.name))
+        if (table := _TABLE_OF.get(f.name, f.name)) in ALL_TABLES:
+            staging.add(table, getattr(result, f.name))
 
 
 def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg: BatchConfig,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 import pyarrow as pa
 
@@ -30,12 +31,19 @@ ARTICLE_CHECKS = pa.schema([
 ])
 
 
+_LINE_NOS = pa.schema([("article_id", pa.string()), ("line_no", pa.int64())])
+
+
 def article_checks(result: BatchResult) -> pa.Table:
     """The features of each article's stored text (title, lede, body and captions) that the
     clean_articles suite validates: `text_is_nfc`, `unusual_chars` (see `unusual_chars`),
     `short_lines` (the lede, body and caption lines short enough to be a chrome cue for the
-    cleaning step, clean.CUE_LINE_MAX_CHARS), `text_chars` and `lines_accounted` (title,
-    paragraphs, removed and blank lines add up to the lines read)."""
+    cleaning step, clean.CUE_LINE_MAX_CHARS), `text_chars` and `lines_accounted`: the title,
+    the distinct lines its paragraphs and removed spans come from, and the blank lines add
+    up to the lines read, and every character of those lines landed in exactly one span
+    (the article has no row in `result.lineage_gaps`). Null when the article's id is null or
+    not unique in the batch: its rows cannot be told apart (the article_id expectations
+    fail instead)."""
     a = result.articles
     paras = result.paragraphs
     captions: dict[str, list[str]] = {}
@@ -48,9 +56,14 @@ def article_checks(result: BatchResult) -> pa.Table:
     body_lines = ["\n".join(x for x in (l, (b or "").replace("\n\n", "\n"), "\n".join(captions.get(i, []))) if x)
                   for i, l, b in zip(ids, ledes, bodies)]
     all_text = ["\n".join(x for x in (t, bl) if x) for t, bl in zip(titles, body_lines)]
-    accounted = [(1 if t is not None else 0) + n + r + b == lc for t, n, r, b, lc in zip(
-        titles, a["n_paragraphs"].to_pylist(), a["removed_count"].to_pylist(),
-        a["blank_line_count"].to_pylist(), a["line_count"].to_pylist())]
+    spans = pa.concat_tables([t.select(["article_id", "line_no"]).cast(_LINE_NOS) for t in (paras, result.removed)])
+    per = spans.group_by("article_id").aggregate([("line_no", "count_distinct")])
+    lines_used = dict(zip(per["article_id"].to_pylist(), per["line_no_count_distinct"].to_pylist()))
+    gaps = set(result.lineage_gaps["article_id"].to_pylist())
+    seen = Counter(ids)
+    accounted = [None if i is None or seen[i] > 1 else
+                 i not in gaps and (t is not None) + lines_used.get(i, 0) + b == lc
+                 for i, t, b, lc in zip(ids, titles, a["blank_line_count"].to_pylist(), a["line_count"].to_pylist())]
     return pa.table({
         "article_id": ids, "title": titles, "language": a["language"],
         "published_at": a["published_at"].cast(pa.timestamp("us", tz="UTC")),
