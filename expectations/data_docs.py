@@ -1,11 +1,21 @@
 """The GX Data Docs site of a warehouse: one validation page per (stage, suite) of a run,
 merged over its batches, and an index of the last DOCS_KEEP_RUNS runs. Docs are a view of
-dq_results: the flow never fails a run over them."""
+dq_results: the flow never fails a run over them.
+
+The site works offline: GX's page templates load Bootstrap, jQuery, Font Awesome and
+bootstrap-table from CDNs, and none of them ships in an installed package, so after each
+build every `<link>`/`<script>` to http(s) is removed from the pages and one local
+stylesheet (`static/styles/newsetl-offline.css`, written here) lays out the tables GX
+renders on the server side. Nothing on a page is fetched from the network. Each page names
+its run (GX shows "Run Name" from the result's meta). `.newsetl-docs` marks the folder as a
+Data Docs site that `newsetl ui` / `newsetl docs --serve` may serve over http.
+"""
 from __future__ import annotations
 
 import copy
 import hashlib
 import os
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +27,7 @@ from expectations.gx_context import get_context, lock
 DOCS_KEEP_RUNS = 30               # Data Docs keep the validation pages of the last N runs
 
 
-def _merge_results(results: list):
+def _merge_results(results: list, run_id: str = "", run_time: datetime | None = None, stage: str = ""):
     """One GX validation result for a suite over all batches of a run: counts summed, success
     only when every batch passed, a few unexpected values kept."""
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -60,6 +70,9 @@ def _merge_results(results: list):
     n_ok = sum(1 for r in out if r.success)
     meta = copy.deepcopy(results[-1].meta) if results else {}
     meta["batches"] = len(results)
+    if run_id:       # GX pages read "Run Name" / "Run Time" from here (else they say __none__)
+        meta["run_id"] = {"run_name": run_id, "run_time": (run_time or datetime.now()).isoformat()}
+        meta["batch_spec"] = {"data_asset_name": f"{stage} stage of run {run_id}", "batches": len(results)}
     return ExpectationSuiteValidationResult(
         success=all(r.success for r in out), results=out, suite_name=results[0].suite_name, meta=meta,
         statistics={"evaluated_expectations": len(out), "successful_expectations": n_ok,
@@ -107,14 +120,60 @@ def build_data_docs(docs_dir: str | os.PathLike, run_id: str, run_time: datetime
         keys = []
         for (stage, suite), results in by_suite.items():
             key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite), rid, stage)
-            store.set(key, _merge_results(results))
+            store.set(key, _merge_results(results, run_id, run_time, stage))
             keys.append(key)
         _prune(store_dir, keep_runs)
         ctx.build_data_docs(site_names=[site_name], resource_identifiers=keys)
     for d in sorted((docs / "validations").rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if d.is_dir() and not any(d.iterdir()):
             d.rmdir()                   # GX removes pruned pages but leaves their folders
+    make_offline(docs)
     return docs / "index.html"
+
+
+MARKER = ".newsetl-docs"
+OFFLINE_CSS = "static/styles/newsetl-offline.css"
+_REMOTE_TAG = re.compile(r'<(?:link|script)\b[^>]*?(?:href|src)="https?://[^"]*"[^>]*>(?:\s*</script>)?')
+_REMOTE_IMG = re.compile(r'src="https://great-expectations-web-assets[^"/]*/([\w.-]+?)(?:\?[^"]*)?"')
+_CSS = """/* newsetl: what the Data Docs pages need from Bootstrap, written locally (no CDN). */
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#212529;font-size:14px}
+.container-fluid{padding:0 16px}.row{display:flex;flex-wrap:wrap}
+.col-md-2,.col-md-3{flex:0 0 20%;max-width:20%}.col-md-8,.col-md-9,.col-md-10{flex:1 1 0;min-width:0}
+.d-none{display:none}.collapse{display:block}.sticky{position:sticky;top:0}
+nav.navbar{background:#f8f9fa;padding:8px 16px;border-bottom:1px solid #dee2e6}
+.card{border:1px solid #dee2e6;border-radius:4px;margin:12px 0;padding:8px 12px}
+table{border-collapse:collapse;margin:6px 0;max-width:100%}
+th,td{border:1px solid #dee2e6;padding:4px 8px;vertical-align:top;text-align:left}
+thead th{background:#f1f3f5}.table-hover tbody tr:hover{background:#f8f9fa}
+.text-danger{color:#c92a2a}.text-success{color:#2b8a3e}.badge{padding:1px 6px;border-radius:8px;background:#e9ecef}
+.alert{padding:8px 12px;border-radius:4px;background:#fff3bf}
+a{color:#1c7ed6}ul.list-group{padding-left:16px}img{max-height:40px}
+"""
+
+
+def make_offline(docs: Path) -> int:
+    """Strip the CDN `<link>`/`<script>` tags from every page under `docs`, link the local
+    stylesheet instead, and mark the folder as a Data Docs site. Returns the pages changed."""
+    css = docs / OFFLINE_CSS
+    css.parent.mkdir(parents=True, exist_ok=True)
+    css.write_text(_CSS, encoding="utf-8")
+    (docs / MARKER).write_text("GX Data Docs built by newsetl; served by `newsetl ui`\n", encoding="utf-8")
+    changed = 0
+    for page in docs.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if "newsetl-offline.css" in text and not (_REMOTE_TAG.search(text) or _REMOTE_IMG.search(text)):
+            continue
+        depth = len(page.relative_to(docs).parts) - 1
+        local = f'<link rel="stylesheet" href="{"../" * depth}{OFFLINE_CSS}">'
+        text = _REMOTE_TAG.sub("", text)
+        text = _REMOTE_IMG.sub(f'src="{"../" * depth}static/images/\\1"', text)    # GX's logo, shipped locally
+        if "newsetl-offline.css" not in text:
+            text = text.replace("</head>", local + "\n</head>", 1)
+        tmp = page.with_name(f".{page.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, page)
+        changed += 1
+    return changed
 
 
 def _prune(store_dir: Path, keep_runs: int) -> None:

@@ -19,12 +19,24 @@ os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 # The embedded API migrates a fresh database on first use: on a busy 2-core machine that can
 # take longer than Prefect's default 20 s.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-os.environ.setdefault("TQDM_DISABLE", "0")
 
 import typer  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="newsetl: raw Vietnamese news pages -> clean, deduplicated, validated Parquet.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from flows.version import version_string
+        typer.echo(version_string())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version of newsetl and its key libraries")) -> None:
+    """newsetl: raw Vietnamese news pages -> clean, deduplicated, validated Parquet."""
 
 from flows.errors import EXIT_CRASH, EXIT_GATE, EXIT_USAGE, ApiUnreachable, NewsetlError  # noqa: E402
 
@@ -53,6 +65,9 @@ def run(
     dask_address: Optional[str] = typer.Option(None, "--dask-address",
                                                help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                                                     "(default with --task-runner dask: a LocalCluster)"),
+    progress: str = typer.Option("auto", "--progress",
+                                 help="auto (a bar per stage on a terminal, else a line every 5 s), "
+                                      "bar, plain or off"),
 ) -> None:
     """Extract, transform and load every file under --source into --warehouse."""
     from flows import startup
@@ -63,13 +78,17 @@ def run(
     gc.freeze()     # the imported modules' objects: the collector does not rescan them during the run
     try:
         boot.wait_for_api()
+        if progress not in ("auto", "bar", "plain", "off"):
+            _die(f"unknown --progress {progress!r}; use auto, bar, plain or off")
+        if boot.process is None:            # a server the user configured: link the run in its UI
+            news_etl = news_etl.with_options(on_running=[_print_run_link])
         # no tags on the run or its tasks: Prefect checks tag concurrency limits through the API
         # for every tagged task run (a client per tag set, ~2 s each here); runs are found by
         # the flow name, stages by the task run names
         state = news_etl(source=source, warehouse=warehouse, full_refresh=full_refresh,
                          with_tokens=not no_tokens, batch_size=batch_size, workers=workers,
                          max_bytes=int(max_mb * 1024 * 1024), max_quarantine_share=max_quarantine,
-                         lock_wait=wait, progress=sys.stderr.isatty(), task_runner=task_runner,
+                         lock_wait=wait, progress=progress, task_runner=task_runner,
                          dask_address=dask_address, return_state=True)
     except KeyboardInterrupt:
         _die("interrupted; nothing was published by this run", 130)
@@ -93,6 +112,14 @@ def run(
     raise typer.Exit(EXIT_GATE)
 
 
+def _print_run_link(flow, flow_run, state) -> None:
+    """On a configured Prefect server: where the run is in the UI (stderr, before any progress)."""
+    from prefect.utilities.urls import url_for
+    url = url_for(flow_run)
+    if url:
+        typer.echo(f"run {flow_run.name}: {url}", err=True)
+
+
 def _state_exception(state) -> BaseException | None:
     """The exception that ended a failed run; None when the flow returned Failed (a gate)."""
     try:
@@ -110,42 +137,58 @@ def _print_summary(s: dict) -> None:
 
 @app.command()
 def query(
-    sql: str = typer.Argument(..., help="SQL over the views: articles, paragraphs, removed, rejects, "
-                                        "duplicate_clusters, dq_results, runs, canonical_articles, ..."),
+    sql: Optional[str] = typer.Argument(None, help="SQL over the views: articles, paragraphs, removed, rejects, "
+                                                   "duplicate_clusters, dq_results, runs, canonical_articles, ...; "
+                                                   "several statements separated by ';' all run"),
+    file: Optional[Path] = typer.Option(None, "-f", "--file", help="read the SQL script from FILE (- for stdin)"),
     warehouse: Path = typer.Option(Path("warehouse"), "--warehouse"),
-    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json | markdown | parquet"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="write the results to FILE (needed for --format parquet)"),
+    max_rows: int = typer.Option(40, "--max-rows", min=0, help="rows shown by --format table (0: all)"),
 ) -> None:
-    """Run SQL with DuckDB over the warehouse; each table is a view of the same name."""
+    """Run SQL with DuckDB over the warehouse; each table is a view of the same name.
+
+    Every statement of the script runs in order; each that returns rows is printed as DuckDB
+    renders it (NULL as NULL; times in Asia/Ho_Chi_Minh). Bad SQL exits 2 with DuckDB's whole
+    message and a hint."""
+    from flows.query import QueryError, QueryUsageError, load_script, run_script
     from flows.warehouse import Warehouse
 
-    if fmt not in ("table", "csv", "json"):
-        _die(f"unknown --format {fmt!r}; use table, csv or json")
     try:
-        df = Warehouse(warehouse).query(sql)
+        script = load_script(sql, file)
+        con = Warehouse(warehouse).connect()
+    except QueryUsageError as e:
+        _die(str(e))
     except NewsetlError as e:
         _die(str(e), e.exit_code)
-    if df is None:
-        return
-    if fmt == "csv":
-        typer.echo(df.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        import json
-        typer.echo(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")),
-                              ensure_ascii=False, indent=1))
-    else:
-        import pandas as pd
-        with pd.option_context("display.max_rows", 200, "display.max_columns", 50, "display.width", 200,
-                               "display.max_colwidth", 80):
-            typer.echo(df.to_string(index=False) if len(df) else "(no rows)\n" + ", ".join(df.columns))
+    try:
+        run_script(con, script, fmt, output_path=output, max_rows=max_rows)
+    except QueryUsageError as e:
+        _die(str(e))
+    except QueryError as e:
+        _die(str(e), EXIT_USAGE)
+    finally:
+        con.close()
 
 
 @app.command()
-def docs(warehouse: Path = typer.Option(Path("warehouse"), "--warehouse")) -> None:
-    """Print the path of the Data Docs site of the warehouse."""
+def docs(
+    warehouse: Path = typer.Option(Path("warehouse"), "--warehouse"),
+    serve: bool = typer.Option(False, "--serve", help="serve the Data Docs over http until Ctrl-C"),
+    port: int = typer.Option(4201, "--port", help="port for --serve (127.0.0.1 only)"),
+) -> None:
+    """Print where the Data Docs site of the warehouse is (or serve it with --serve).
+
+    `newsetl ui` serves them too, and each run's artifacts link its pages there."""
     index = warehouse.absolute() / "docs" / "index.html"
     if not index.exists():
-        _die(f"no Data Docs at {index} yet; run `newsetl run` first")
-    typer.echo(str(index))
+        _die(f"no Data Docs at {index} yet; run `newsetl run --warehouse {warehouse}` first")
+    if not serve:
+        typer.echo(str(index))
+        return
+    from flows.ui import serve_docs
+    serve_docs(index, port)
 
 
 @app.command()
@@ -163,10 +206,12 @@ def serve(
 @app.command()
 def ui(
     port: int = typer.Option(4200, "--port"),
+    docs_port: Optional[int] = typer.Option(None, "--docs-port", help="port of the Data Docs (default: --port + 1)"),
 ) -> None:
-    """Start a local Prefect server with its UI on 127.0.0.1 (loopback only)."""
+    """Start a local Prefect server with its UI on 127.0.0.1 (loopback only), and the Data Docs
+    of every warehouse over http beside it."""
     from flows.ui import start_ui
-    start_ui(port)
+    start_ui(port, docs_port)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -16,9 +16,11 @@ A blocking gate ends the run with `Failed(message=...)` and records only `runs` 
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
+import sys
 import uuid
-from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,7 +34,8 @@ from flows import gates
 from flows.batches import RUNNERS, BatchRunner
 from flows.dedup_io import mark_duplicates
 from flows.errors import UsageError
-from flows.run_report import RunStats, progress_bar, publish_artifacts, run_row, summary
+from flows.progress import Progress
+from flows.run_report import RunStats, publish_artifacts, run_row, summary
 from flows.sources import SourceEntry, check_source, file_sha256, is_url, scan_source
 from flows.stream import stream_batches
 from flows.warehouse import Changes, Staging, Warehouse
@@ -41,19 +44,42 @@ from transforms.pipeline import BatchConfig
 __all__ = ["news_etl", "UsageError"]
 
 
-@task(name="scan-source", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def new_run_id() -> str:
+    """`20261124T211502Z-3f9c1a`: UTC start time and 6 random hex digits. It is also the
+    Prefect flow run's name, so the id the CLI prints finds the run in the UI."""
+    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+
+
+_RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
+
+
+def _this_run_id() -> str:
+    from prefect.runtime import flow_run
+    name = flow_run.get_name() or ""
+    return name if _RUN_ID.fullmatch(name) else new_run_id()
+
+
+@task(name="scan-source", task_run_name="scan-source", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def scan_task(source: str, max_bytes: int) -> list[SourceEntry]:
     entries = list(scan_source(source, max_bytes=max_bytes))
     get_run_logger().info("found %d files under %s", len(entries), source)
     return entries
 
 
-@task(name="skip-unchanged", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def skip_unchanged_task(entries: list[SourceEntry], known: dict[str, str], max_bytes: int) -> tuple[list, int]:
+@task(name="skip-unchanged", task_run_name="skip-unchanged", retries=2, retry_delay_seconds=1,
+      cache_policy=NO_CACHE)
+def skip_unchanged_task(entries: list[SourceEntry], known: dict[str, str], max_bytes: int,
+                        stage=None) -> tuple[list, int]:
     """The entries to extract: all but the files loaded before with the same sha256 (one task
-    for the whole source; the extract tasks compare digests again for what this lets through)."""
-    todo = [e for e in entries if e.reject_reason is not None or known.get(e.source_path) is None
-            or file_sha256(e.abs_path, max_bytes) != known[e.source_path]]
+    for the whole source; the extract tasks compare digests again for what this lets through).
+    `stage` (a progress stage) advances per file hashed."""
+    todo = []
+    for e in entries:
+        if e.reject_reason is not None or known.get(e.source_path) is None \
+                or file_sha256(e.abs_path, max_bytes) != known[e.source_path]:
+            todo.append(e)
+        if stage is not None:
+            stage.advance(1)
     skipped = len(entries) - len(todo)
     if skipped:
         get_run_logger().info("%d of %d files unchanged since they were loaded; %d to extract",
@@ -61,17 +87,17 @@ def skip_unchanged_task(entries: list[SourceEntry], known: dict[str, str], max_b
     return todo, skipped
 
 
-@task(name="dedup", cache_policy=NO_CACHE)
+@task(name="dedup", task_run_name="dedup", cache_policy=NO_CACHE)
 def dedup_task(wh: Warehouse, staging: Staging, replaced: set[str], full_refresh: bool, threshold: float):
     return mark_duplicates(wh, staging, replaced, full_refresh, threshold)
 
 
-@task(name="build-version", cache_policy=NO_CACHE)
+@task(name="build-version", task_run_name="build-version", cache_policy=NO_CACHE)
 def build_task(staging: Staging, changes: Changes) -> Path:
     return staging.build(changes)
 
 
-@task(name="publish", cache_policy=NO_CACHE)
+@task(name="publish", task_run_name="publish", cache_policy=NO_CACHE)
 def publish_task(staging: Staging) -> Path:
     final = staging.publish()            # also refreshes warehouse.duckdb and removes old versions
     for warning in staging.warnings:
@@ -79,16 +105,26 @@ def publish_task(staging: Staging) -> Path:
     return final
 
 
-@flow(name="news-etl", persist_result=False, log_prints=False)
+@task(name="gate", cache_policy=NO_CACHE)
+def gate_failed_task(message: str):
+    """The verdict of the gate that stopped the run, as a Failed task run of its stage
+    (`gate-extract`, `gate-transform`, `gate-load`), so the UI shows where it stopped."""
+    return Failed(message=message)
+
+
+@flow(name="news-etl", flow_run_name=new_run_id, persist_result=False, log_prints=False)
 def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: bool = False,
              with_tokens: bool = True, batch_size: int = 2000, workers: int = 0, gate_rows: int = 10_000,
              max_bytes: int = 5 * 1024 * 1024, max_quarantine_share: float = 0.2,
-             dedup_threshold: float = 0.8, lock_wait: float = 0.0, progress: bool = False,
+             dedup_threshold: float = 0.8, lock_wait: float = 0.0, progress: str = "auto",
              task_runner: str = "process", dask_address: str | None = None):
-    """Load every file under `source` into the warehouse; returns the run summary (a dict)."""
+    """Load every file under `source` into the warehouse; returns the run summary (a dict).
+
+    `progress`: auto (a bar per stage on a terminal, else a plain line every 5 s on stderr),
+    bar, plain or off; the same lines go to the run's log every 5 s in every mode."""
     warm_up_in_background()                      # GX import overlaps the checks and the scan
     started = datetime.now(timezone.utc)
-    stats = RunStats(run_id=f"{started.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}")
+    stats = RunStats(run_id=_this_run_id())
     if task_runner not in RUNNERS:
         raise UsageError(f"unknown task runner {task_runner!r}; use {' or '.join(RUNNERS)}")
     check_source(source)
@@ -105,7 +141,7 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     def record(status: str, message: str = ""):           # the run's row of `runs`, as of now
         return run_row(stats, started, src, full_refresh, with_tokens, status, message)
 
-    with wh.lock(wait_seconds=lock_wait):
+    with wh.lock(wait_seconds=lock_wait), _progress(progress) as bars:
         wh.ensure_layout()
         wh.clean_staging()
         staging = wh.begin(stats.run_id)
@@ -115,16 +151,15 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
             entries = scan_task(src, max_bytes)
             stats.files_read = len(entries)
         if known:
-            with stats.timed("extract"):
-                entries, stats.files_skipped = skip_unchanged_task(quote(entries), quote(known), max_bytes)
+            with stats.timed("extract"), bars.stage("unchanged?", len(entries)) as hashed:
+                entries, stats.files_skipped = skip_unchanged_task(quote(entries), quote(known), max_bytes,
+                                                                   quote(hashed))
         # -- extract, transform, gate and stage, batch by batch -----------------------------
         batches = [entries[i:i + batch_size] for i in range(0, len(entries), batch_size)]
         cfg = BatchConfig(run_id=stats.run_id, with_tokens=with_tokens)
-        with closing(progress_bar(stats.files_read, progress)) as bar, \
-                BatchRunner(task_runner, workers, len(batches), dask_address) as runner:
-            bar.update(stats.files_skipped)
+        with BatchRunner(task_runner, workers, len(batches), dask_address) as runner:
             failure, processed = stream_batches(batches, known, cfg, runner, staging, audit, stats,
-                                                gate_rows, max_bytes, bar)
+                                                gate_rows, max_bytes, bars)
         failure = failure or _too_many_quarantined(stats, max_quarantine_share)
         if failure:
             return _fail(wh, staging, audit, stats, failure, record)
@@ -164,6 +199,22 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     return result
 
 
+def _progress(mode: str) -> Progress:
+    """Progress on stderr and in the run log. Off a terminal, when Prefect's console handler
+    already prints INFO records (a served or worker run), the log lines are the progress: the
+    plain lines would print everything twice."""
+    mode = mode if mode in ("auto", "bar", "plain", "off") else "auto"
+    stream = sys.stderr
+    if mode == "auto" and not (hasattr(stream, "isatty") and stream.isatty()) and _console_shows_info():
+        mode = "off"
+    return Progress(mode, stream=stream, log=get_run_logger().info, desc="news-etl")
+
+
+def _console_shows_info() -> bool:
+    return any(type(h).__name__ == "PrefectConsoleHandler" and h.level <= logging.INFO
+               for h in logging.getLogger().handlers)
+
+
 def _too_many_quarantined(stats: RunStats, max_share: float) -> str | None:
     accepted = stats.articles_new + stats.quarantined
     if not accepted or stats.quarantined / accepted <= max_share:
@@ -174,7 +225,10 @@ def _too_many_quarantined(stats: RunStats, max_share: float) -> str | None:
 
 
 def _fail(wh: Warehouse, staging: Staging, audit: gates.AuditLog, stats: RunStats, message: str, record):
-    """Record the failure in runs and dq_results only; every data table stays as it was."""
+    """Record the failure in runs and dq_results only; every data table stays as it was. The
+    failing stage's gate shows as a Failed task run (`gate-<stage>`)."""
+    stage = next((r.stage for r in audit.reports if r.blocking), "transform")
+    gate_failed_task.with_options(task_run_name=f"gate-{stage}")(message, return_state=True)
     staging.discard()
     failed = wh.begin(stats.run_id + "-failed")
     failed.build(Changes(audit={"dq_results": audit.table(), "runs": record("failed", message)}))

@@ -9,7 +9,6 @@ publish, docs.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections import Counter
@@ -100,15 +99,32 @@ def publish_artifacts(summary: dict, audit, docs: Path | None = None) -> None:
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     summary["gate_warnings"] = audit.warning_lines()
+    summary["docs_url"] = docs_url(docs) if docs is not None else None
+    gates_md = audit.markdown(docs)
+    if docs is not None and summary["docs_url"]:          # browsers block file:// links from the UI
+        gates_md = gates_md.replace(docs.as_uri(), summary["docs_url"])
     try:
         create_table_artifact(key="gate-results", table=audit.summary_rows(),
                               description=f"Quality gates of run {summary['run_id']} ({summary['status']})")
-        create_markdown_artifact(key="quality-gates", markdown=audit.markdown(docs),
+        create_markdown_artifact(key="quality-gates", markdown=gates_md,
                                  description="Suites x result, warnings, and where the Data Docs are")
         create_markdown_artifact(key="run-summary", markdown=summary_markdown(summary),
                                  description="Counts per stage, rejects by reason, time per stage")
     except Exception:  # noqa: BLE001 - artifacts are a convenience; never fail a run over them
         pass
+
+
+def docs_url(index: Path) -> str | None:
+    """The http URL of the Data Docs page `index` when a `newsetl ui` serves the Data Docs for
+    the Prefect API this run reports to (the Prefect variable `newsetl_docs_url`), else None."""
+    try:
+        from prefect.variables import Variable
+
+        from flows.ui import DOCS_VARIABLE, docs_url as url_under
+        base = Variable.get(DOCS_VARIABLE, default=None)
+    except Exception:  # noqa: BLE001 - no API, no variable: the file path stays the link
+        return None
+    return url_under(index, base) if isinstance(base, str) and base.startswith("http") else None
 
 
 def summary_markdown(s: dict) -> str:
@@ -123,7 +139,8 @@ def summary_markdown(s: dict) -> str:
     lines += ["", f"Warehouse: `{s['warehouse']}` (version `{s['version']}`)",
               f"Parquet tables: `{s['warehouse']}/<table>/` (e.g. `articles/`, `rejects/`), "
               "or `newsetl query \"select ...\"`",
-              f"Data Docs: `{s['docs']}`"]
+              (f"Data Docs: [{s['docs_url']}]({s['docs_url']})" if s.get("docs_url")
+               else f"Data Docs: `{s['docs']}` (over http: `newsetl docs --serve`, or `newsetl ui`)")]
     return "\n".join(lines)
 
 
@@ -141,22 +158,5 @@ def summary_text(s: dict) -> str:
         + (f", {len(warnings)} warning(s)" if warnings else ""),
         *[f"    warning: {w}" for w in warnings[:5]],
         f"  warehouse {s['warehouse']} (query: newsetl query \"select count(*) from articles\")",
+        *([f"  data docs {s['docs_url']}"] if s.get("docs_url") else []),
     ])
-
-
-class _NoBar:
-    n = 0
-
-    def update(self, k):
-        self.n += k
-
-    def close(self):
-        pass
-
-
-def progress_bar(total: int, enabled: bool):
-    """A tqdm bar on stderr over the files of the run, or a counter that prints nothing."""
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-    return tqdm(total=total, unit="file", desc="news-etl", file=sys.stderr, leave=False)

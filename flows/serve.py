@@ -130,6 +130,7 @@ def build_deployment(cfg: DeploymentConfig):
         tags=list(cfg.tags),
         description=cfg.description or None,
         entrypoint_type=EntrypointType.MODULE_PATH,
+        concurrency_limit=1,        # a run due while one is running waits for it (one writer at a time)
     )
 
 
@@ -137,6 +138,15 @@ def register_deployment(cfg: DeploymentConfig):
     """Create or update the deployment on the Prefect API; returns (deployment, its UUID)."""
     deployment = build_deployment(cfg)
     return deployment, deployment.apply()
+
+
+def prefect_command() -> str:
+    """How the user types Prefect's CLI: it is installed in this virtualenv, not on PATH."""
+    exe = Path(sys.executable).parent / "prefect"
+    try:
+        return str(exe.relative_to(Path.cwd())) if exe.exists() else f"{sys.executable} -m prefect"
+    except ValueError:
+        return str(exe)
 
 
 def api_url() -> str | None:
@@ -170,7 +180,7 @@ def serve_deployment(config: Path) -> None:
               f"{'' if cfg.active else ' [schedule inactive]'}\n"
               f"  source {p.get('source', 'seeds')} -> warehouse {p.get('warehouse', 'warehouse')}\n"
               f"  UI: {ui}/deployments/deployment/{deployment_id}\n"
-              f"  run now: prefect deployment run '{cfg.full_name}'\n"
+              f"  run now: {prefect_command()} deployment run '{cfg.full_name}'\n"
               "  Ctrl-C stops serving (the deployment is paused until the next `newsetl serve`)",
               flush=True)
         serve(deployment, print_starting_message=False)

@@ -54,30 +54,39 @@ def stage_task(staging: Staging, result: BatchResult) -> None:
 
 def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg: BatchConfig,
                    runner: BatchRunner, staging: Staging, audit: gates.AuditLog, stats: RunStats,
-                   gate_rows: int, max_bytes: int, bar) -> tuple[str | None, set[str]]:
+                   gate_rows: int, max_bytes: int, progress) -> tuple[str | None, set[str]]:
     """Extract, gate, transform, gate and stage every batch. Returns the failure text of the
-    first blocking gate (None when all passed) and the source paths extracted."""
+    first blocking gate (None when all passed) and the source paths extracted.
+
+    `progress` (flows.progress.Progress) gets three stages counted in files, each moving per
+    batch: extract (read), transform (a worker finished the batch), stage (gated and staged)."""
     processed: set[str] = set()
     raw: list[pa.Table] = []                   # extracted batches waiting for the extract gate
     inflight: deque = deque()                  # (batch no, files, future) being transformed
-    buf = _GateBuffer(gate_rows, staging, audit, stats, bar)
+    total = sum(len(b) for b in batches)
+    extracted, transformed = progress.stage("extract", total), progress.stage("transform", total)
+    buf = _GateBuffer(gate_rows, staging, audit, stats, progress.stage("stage", total))
     failure = None
     try:
         for i, batch in enumerate(batches):
             with stats.timed("extract"):
                 docs, skipped = extract_task.with_options(task_run_name=f"extract-{i:04d}")(
                     quote(batch), max_bytes, quote(known))    # quote(): no walk over 2000 entries
+            extracted.advance(len(batch))
             stats.files_skipped += skipped
             processed.update(docs["source_path"].to_pylist())
             raw.append(docs.select(gates.RAW_COLUMNS))
             if sum(d.num_rows for d in raw) >= gate_rows and (failure := _gate_raw(raw, audit, stats)):
                 break
             if not docs.num_rows:                  # every file of the batch loaded before
-                bar.update(skipped)
+                transformed.advance(skipped)
+                buf.bar.advance(skipped)
                 if failure := buf.poll():
                     break
                 continue
-            inflight.append((i, docs.num_rows + skipped, runner.submit(i, docs, cfg)))
+            fut = runner.submit(i, docs, cfg)
+            _count_when_done(fut, transformed, docs.num_rows + skipped)
+            inflight.append((i, docs.num_rows + skipped, fut))
             while len(inflight) > runner.workers and not failure:
                 failure = buf.collect(inflight.popleft())
             if failure:
@@ -89,6 +98,17 @@ def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg:
         return buf.wait() or failure, processed
     finally:
         buf.shutdown()
+        for stage in (extracted, transformed, buf.bar):
+            stage.finish()
+
+
+def _count_when_done(fut, stage, n_files: int) -> None:
+    """Advance `stage` when the batch's future finishes (from the runner's thread), or at once
+    for a runner whose futures take no callback."""
+    try:
+        fut.add_done_callback(lambda _f: stage.advance(n_files))
+    except (AttributeError, NotImplementedError):
+        stage.advance(n_files)
 
 
 def _gate_raw(waiting: list[pa.Table], audit: gates.AuditLog, stats: RunStats) -> str | None:
@@ -158,8 +178,8 @@ class _GateBuffer:
             stage_task.with_options(task_run_name=f"stage-{first:04d}" + (f"-{last:04d}" if last != first else ""))(
                 quote(self.staging), quote(result))
         self.stats.count_staged(result.articles.num_rows, result.rejects, result.removed.num_rows)
-        self.bar.update(sum(n for _, n, _ in items))
+        self.bar.advance(sum(n for _, n, _ in items))
         get_run_logger().info("progress: batches %d-%d staged; %d files done so far: %d articles, %d rejects, "
-                              "%d skipped", first, last, self.bar.n, self.stats.articles_new,
+                              "%d skipped", first, last, self.bar.done, self.stats.articles_new,
                               self.stats.rejects_new, self.stats.files_skipped)
         return None

@@ -1,12 +1,27 @@
-"""`newsetl ui`: a local Prefect server with its UI, on 127.0.0.1 only.
+"""`newsetl ui`: a local Prefect server with its UI, on 127.0.0.1 only, and the Data Docs
+of the warehouses over http beside it.
 
 `start_ui` runs `prefect server start` in its own session, waits for /health, prints where
 the UI is and what to export, then relays the server's warnings until Ctrl-C (SIGINT) or
 SIGTERM; it stops with a one-line message and exit code 0.
+
+Browsers block `file://` links from an http page, so the GX Data Docs are served over http
+too (`DocsServer`, port = UI port + 1 by default). A URL path is an absolute folder path on
+this machine, served only inside a folder marked as a newsetl Data Docs site
+(expectations/data_docs.py writes `.newsetl-docs`); nothing else on the disk is served. The
+server's address is stored as the Prefect variable `newsetl_docs_url`, from which a run
+builds the Data Docs link of its artifacts.
 """
 from __future__ import annotations
 
+import functools
+import http.server
+import json
 import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
 import signal
 import socket
 import subprocess
@@ -35,7 +50,84 @@ def server_env(port: int, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_ui(port: int) -> None:
+DOCS_VARIABLE = "newsetl_docs_url"
+DOCS_MARKER = ".newsetl-docs"
+
+
+class _DocsHandler(http.server.SimpleHTTPRequestHandler):
+    """GET/HEAD of files inside folders that hold `.newsetl-docs`; 404 for anything else."""
+
+    def translate_path(self, path: str) -> str:
+        rel = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+        target = Path(os.path.normpath("/" + rel.lstrip("/")))
+        if target.is_dir():
+            target = target / "index.html"
+        for folder in target.parents:
+            if (folder / DOCS_MARKER).is_file():
+                return str(target)
+        return "/nonexistent/newsetl-docs"        # -> 404, whatever exists there
+
+    def log_message(self, format, *args) -> None:      # noqa: A002 - quiet: no line per request
+        pass
+
+
+class DocsServer:
+    """The Data Docs over http on 127.0.0.1:<port>, in a daemon thread."""
+
+    def __init__(self, port: int):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(_DocsHandler))
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, name="newsetl-docs", daemon=True).start()
+
+    def url_for(self, path: Path) -> str:
+        return self.base + urllib.parse.quote(str(Path(path).absolute()))
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def docs_url(index: Path, base: str) -> str:
+    """The http URL of a Data Docs page under the docs server at `base`."""
+    return base.rstrip("/") + urllib.parse.quote(str(Path(index).absolute()))
+
+
+def advertise_docs(api_url: str, docs_base: str) -> bool:
+    """Store the docs server's address as the Prefect variable `newsetl_docs_url` (create or
+    update); False when the API refused."""
+    body = json.dumps({"name": DOCS_VARIABLE, "value": docs_base}).encode()
+    for method, url in (("POST", f"{api_url}/variables/"), ("PATCH", f"{api_url}/variables/name/{DOCS_VARIABLE}")):
+        req = urllib.request.Request(url, data=body if method == "POST" else json.dumps(
+            {"value": docs_base}).encode(), method=method, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10):
+                return True
+        except urllib.error.HTTPError as e:
+            if e.code != 409:
+                return False
+        except (urllib.error.URLError, OSError):
+            return False
+    return False
+
+
+def serve_docs(index: Path, port: int) -> None:
+    """`newsetl docs --serve`: the Data Docs over http until Ctrl-C."""
+    term_as_interrupt()
+    try:
+        server = DocsServer(port)
+    except OSError:
+        die(f"port {port} on 127.0.0.1 is in use; pass --port N")
+    print(f"Data Docs: {server.url_for(index)}\nCtrl-C stops serving.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    server.close()
+    print("stopped serving the Data Docs", flush=True)
+
+
+def start_ui(port: int, docs_port: int | None = None) -> None:
     """Run a Prefect server with its UI on http://127.0.0.1:<port> until Ctrl-C.
 
     The server keeps its database in PREFECT_HOME (default ~/.prefect), so runs stay visible
@@ -49,6 +141,11 @@ def start_ui(port: int) -> None:
         except OSError:
             die(f"port {port} on 127.0.0.1 is in use (another `newsetl ui`?); pass --port N")
     base = f"http://127.0.0.1:{port}"
+    docs_port = port + 1 if docs_port is None else docs_port
+    try:
+        docs = DocsServer(docs_port)
+    except OSError:
+        die(f"port {docs_port} on 127.0.0.1 (the Data Docs) is in use; pass --docs-port N")
     term_as_interrupt()
     # Own session: a terminal Ctrl-C reaches only us, and we hand the server exactly one SIGINT.
     proc = subprocess.Popen(server_command(port), env=server_env(port), stdout=subprocess.PIPE,
@@ -62,7 +159,10 @@ def start_ui(port: int) -> None:
             relay.join()
             die(f"the Prefect server did not start (exit code {proc.returncode}):\n{relay.startup_text()}", 1)
         relay.forward()
+        linked = advertise_docs(base + "/api", docs.base)
         print(f"Prefect UI: {base}\n"
+              f"Data Docs: {docs.base}/<warehouse>/docs/index.html"
+              + ("  (linked from each run's artifacts)\n" if linked else "\n") +
               "For runs to show up here, run this in the shell that starts them:\n"
               f"  export PREFECT_API_URL={base}/api\n"
               "Ctrl-C stops the server.", flush=True)
@@ -72,6 +172,7 @@ def start_ui(port: int) -> None:
     finally:
         code = stop_process(proc)
         relay.join()
+        docs.close()
     if code not in (0, -signal.SIGINT):
         die(f"the Prefect server exited with code {code}", 1)
     print("Prefect server stopped", flush=True)

@@ -30,8 +30,8 @@ def test_run_query_and_exit_codes(cli, seeds_dir, tmp_path):
     q = cli("query", "select count(*) from canonical_articles", "--warehouse", str(wh), "--format", "csv")
     assert q.stdout.strip().splitlines()[-1] == "5"
     # the DuckDB catalog file works without newsetl
-    import duckdb
-    con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
+    from flows.warehouse.catalog import open_catalog
+    con = open_catalog(wh / "warehouse.duckdb")        # relative views: from any cwd
     assert con.execute("select count(*) from articles").fetchone() == (5,)
     con.close()
 

@@ -22,6 +22,7 @@ import pytest
 
 from flows import warehouse as W
 from flows.warehouse import Warehouse
+from flows.warehouse.catalog import open_catalog
 from tests.conftest import NEWSETL, ROOT, SEEDS, duck, tree_digest
 from transforms import tables as T
 
@@ -114,7 +115,7 @@ def test_every_table_is_a_view_in_newsetl_query_and_in_warehouse_duckdb(seeded, 
             "--format", "json")
     assert r.returncode == 0, r.stderr
     assert {row["table_name"] for row in json.loads(r.stdout)} == want
-    con = duckdb.connect(str(wh / W.CATALOG), read_only=True)
+    con = open_catalog(wh / W.CATALOG)
     try:
         names = {n for (n,) in con.execute("select table_name from information_schema.tables").fetchall()}
         assert names == want | {"_newsetl_catalog"}
@@ -254,7 +255,7 @@ def test_a_second_run_is_told_busy_a_waiting_run_follows_and_readers_keep_readin
             go.touch()
         try:
             seen.append(Warehouse(wh).query("select count(*) as n from articles")["n"][0])
-            con = duckdb.connect(str(wh / W.CATALOG), read_only=True)
+            con = open_catalog(wh / W.CATALOG)
             try:
                 catalog_seen.append(con.execute("select count(*) from articles").fetchone()[0])
             finally:

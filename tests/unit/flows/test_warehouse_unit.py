@@ -22,6 +22,7 @@ import pytest
 
 from flows import warehouse as W
 from flows.warehouse import Changes, CorruptFile, Warehouse, WarehouseBusy
+from flows.warehouse.catalog import open_catalog
 from transforms import tables as T
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -298,7 +299,7 @@ def test_catalog_is_rewritten_when_missing_or_stale(tmp_path):
     publish(wh, "r1", [1, 2])
     cat = wh.root / W.CATALOG
     assert wh.catalog_is_current() is True
-    con = duckdb.connect(str(cat), read_only=True)
+    con = open_catalog(cat)
     views = {r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
     assert views == set(T.ALL_TABLES) | {"canonical_articles", "_newsetl_catalog"}
     assert con.execute("select count(*) from articles").fetchone() == (2,)
@@ -313,7 +314,7 @@ def test_catalog_is_rewritten_when_missing_or_stale(tmp_path):
     con.close()
     assert wh.catalog_is_current() is False
     publish(wh, "r3", [4])
-    con = duckdb.connect(str(cat), read_only=True)
+    con = open_catalog(cat)
     assert con.execute("select count(*) from articles").fetchone() == (4,)
     con.close()
 

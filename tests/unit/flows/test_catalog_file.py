@@ -1,4 +1,4 @@
-"""flows/catalog_compat.py: a views-only warehouse.duckdb in the 1.x storage format whose
+"""flows/warehouse/catalog.py: a views-only warehouse.duckdb in the 1.x storage format whose
 relative globs follow the folder when it is copied and the original deleted.
 
 Opening the file with a real DuckDB 1.x needs another interpreter: set
@@ -13,8 +13,9 @@ import subprocess
 import duckdb
 import pytest
 
-from flows.catalog_compat import (CatalogError, oldest_reader, open_catalog, storage_number,
-                                  view_globs, write_catalog)
+from flows.warehouse.catalog import (CatalogError, oldest_reader, open_catalog, storage_number,
+                                     view_globs)
+from flows.warehouse.catalog import write_views_file as write_catalog
 
 VIEWS = {"articles": "articles/**/*.parquet", "removed": "removed/**/*.parquet"}
 DERIVED = {"canonical_articles": "SELECT * FROM articles WHERE duplicate_of IS NULL",
