@@ -151,6 +151,26 @@ a{color:#1c7ed6}ul.list-group{padding-left:16px}img{max-height:40px}
 """
 
 
+_ROW_LINK = re.compile(r"'_table_row_link_path': '(validations/([^/']+)/([^/']+)/[^/']+/([^/']+)\.html)'")
+_INDEX_START, _INDEX_END = "<!-- newsetl: static index -->", "<!-- /newsetl: static index -->"
+
+
+def _static_index(text: str) -> str:
+    """GX's index lists the validation pages through bootstrap-table (JavaScript from a CDN);
+    without it the list is empty. Add the same links as a plain HTML table: newest run first."""
+    rows = sorted(set(_ROW_LINK.findall(text)), key=lambda r: (r[2], r[3], r[1]), reverse=True)
+    if not rows:
+        return text
+    if _INDEX_START in text:
+        text = text[:text.index(_INDEX_START)] + text[text.index(_INDEX_END) + len(_INDEX_END):]
+    cells = "".join(f'<tr><td>{run}</td><td>{stage}</td><td><a href="{link}">{suite}</a></td></tr>'
+                    for link, suite, run, stage in rows)
+    block = (f'{_INDEX_START}<div class="container-fluid"><h3>Validation results</h3><table>'
+             f"<thead><tr><th>run</th><th>stage</th><th>suite</th></tr></thead><tbody>{cells}</tbody>"
+             f"</table></div>{_INDEX_END}")
+    return text.replace("</body>", block + "\n</body>", 1)
+
+
 def make_offline(docs: Path) -> int:
     """Strip the CDN `<link>`/`<script>` tags from every page under `docs`, link the local
     stylesheet instead, and mark the folder as a Data Docs site. Returns the pages changed."""
@@ -161,11 +181,13 @@ def make_offline(docs: Path) -> int:
     changed = 0
     for page in docs.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        if "newsetl-offline.css" in text and not (_REMOTE_TAG.search(text) or _REMOTE_IMG.search(text)):
+        if "newsetl-offline.css" in text and not (_REMOTE_TAG.search(text) or _REMOTE_IMG.search(text)
+                                                     or page.name == "index.html"):
             continue
         depth = len(page.relative_to(docs).parts) - 1
         local = f'<link rel="stylesheet" href="{"../" * depth}{OFFLINE_CSS}">'
         text = _REMOTE_TAG.sub("", text)
+        text = _static_index(text)
         text = _REMOTE_IMG.sub(f'src="{"../" * depth}static/images/\\1"', text)    # GX's logo, shipped locally
         if "newsetl-offline.css" not in text:
             text = text.replace("</head>", local + "\n</head>", 1)

@@ -37,6 +37,7 @@ from flows.errors import UsageError
 from flows.progress import Progress
 from flows.run_report import RunStats, publish_artifacts, run_row, summary
 from flows.sources import SourceEntry, check_source, file_sha256, is_url, scan_source
+from flows.stops import reclaim_signals
 from flows.stream import stream_batches
 from flows.warehouse import Changes, Staging, Warehouse
 from transforms.pipeline import BatchConfig
@@ -122,6 +123,7 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
 
     `progress`: auto (a bar per stage on a terminal, else a plain line every 5 s on stderr),
     bar, plain or off; the same lines go to the run's log every 5 s in every mode."""
+    reclaim_signals()                            # `newsetl run`: its SIGTERM path, not Prefect's
     warm_up_in_background()                      # GX import overlaps the checks and the scan
     started = datetime.now(timezone.utc)
     stats = RunStats(run_id=_this_run_id())
@@ -207,7 +209,8 @@ def _progress(mode: str) -> Progress:
     stream = sys.stderr
     if mode == "auto" and not (hasattr(stream, "isatty") and stream.isatty()) and _console_shows_info():
         mode = "off"
-    return Progress(mode, stream=stream, log=get_run_logger().info, desc="news-etl")
+    interval = float(os.environ.get("NEWSETL_PROGRESS_INTERVAL") or 5.0)     # seconds between plain lines
+    return Progress(mode, stream=stream, log=get_run_logger().info, desc="news-etl", interval=interval)
 
 
 def _console_shows_info() -> bool:

@@ -91,9 +91,11 @@ def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg:
                 failure = buf.collect(inflight.popleft())
             if failure:
                 break
+        extracted.finish()
         failure = failure or _gate_raw(raw, audit, stats)
         while inflight and not failure:
             failure = buf.collect(inflight.popleft())
+        transformed.finish()
         failure = failure or buf.flush()
         return buf.wait() or failure, processed
     finally:

@@ -125,6 +125,7 @@ def test_register_deployment_sets_the_cron_schedule_and_parameters(prefect_serve
                             "with_tokens": False}
     assert set(d.tags) == {"news-etl", "test"}
     assert d.entrypoint == "flows.etl.news_etl"
+    assert d.global_concurrency_limit is not None and d.global_concurrency_limit.limit == 1
 
 
 class _Serving:

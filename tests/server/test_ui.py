@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import pytest
@@ -63,8 +64,9 @@ def test_a_run_shows_its_task_runs_and_artifacts(prefect_server, etl_run):
     by_name = {t.name: t for t in tasks}
     for name in ("extract-0000", "transform-0000", "stage-0000"):
         assert name in by_name, sorted(by_name)
-    for prefix in ("scan-source-", "dedup-", "build-version-", "publish-"):
-        assert any(n.startswith(prefix) for n in by_name), (prefix, sorted(by_name))
+    for name in ("scan-source", "dedup", "build-version", "publish"):       # readable: no hash suffix
+        assert name in by_name, (name, sorted(by_name))
+    assert run.name == duck(etl_run.warehouse, "select run_id from runs")[0][0]
     assert all(t.state.is_completed() for t in tasks)
     assert all(t.run_count == 1 for t in tasks)                 # nothing needed a retry
     # untagged on purpose: a tagged task run costs an API round trip for tag concurrency limits
@@ -127,4 +129,33 @@ def test_a_failed_gate_marks_the_flow_run_failed_with_the_reason(prefect_server,
     assert "quarantined" in run.state.message and "Nothing was published" in run.state.message
     assert run.state.message in r.stderr
     assert not any(t.name.startswith("publish") for t in tasks)
+    failed = [t.name for t in tasks if t.state.is_failed()]
+    assert failed == ["gate-transform"], failed                 # the stage that stopped the run
     assert keys >= {"run-summary", "gate-results"}
+
+
+def test_the_artifact_links_data_docs_served_over_http_by_newsetl_ui(prefect_server, etl_run):
+    """No browser needed: the quality-gates artifact links an http page that `newsetl ui` serves,
+    the index links the run's validation pages, and nothing on them comes from another host."""
+    import re
+
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    with prefect_server.client() as c:
+        [art] = c.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[etl_run.flow_run_id]),
+            key=ArtifactFilterKey(any_=["quality-gates"])))
+    [index] = set(re.findall(r"\]\((http://127\.0\.0\.1:\d+/[^)]+/docs/index\.html)\)", art.data))
+    with urllib.request.urlopen(index, timeout=10) as r:
+        html = r.read().decode()
+    page = re.findall(r'href="(validations/[^"]+\.html)"', html)[0]       # the static list (no JS)
+    with urllib.request.urlopen(index.rsplit("/", 1)[0] + "/" + page, timeout=10) as r:
+        page_html = r.read().decode()
+    run_id = duck(etl_run.warehouse, "select run_id from runs")[0][0]
+    assert "<table" in page_html and run_id in page_html and "__none__" not in page_html
+    assert not re.search(r'<(?:script|link|img)[^>]+(?:src|href)="https?://', page_html)
+    base = index.split("/", 3)[:3]
+    try:                                           # only Data Docs folders are served
+        urllib.request.urlopen("/".join(base) + "/etc/passwd", timeout=10)
+        raise AssertionError("/etc/passwd was served")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
