@@ -224,7 +224,8 @@ class Progress:
         width = _columns(self.stream)
         return tqdm(total=stage._total, desc=f"{self.desc} {stage.name}", unit=f" {stage.unit}",
                     file=self.stream, leave=True, disable=False, dynamic_ncols=width > 0,
-                    ncols=None if width > 0 else _env_columns(), mininterval=0, miniters=0)
+                    ncols=None if width > 0 else _env_columns(), mininterval=0, miniters=0,
+                    nrows=_rows(self.stream) or 24)    # 0 rows: tqdm would hide every bar
 
     def _draw_bar(self, stage: Stage) -> None:
         counts = stage.counts()
@@ -264,6 +265,13 @@ def _isatty(stream) -> bool:
 def _columns(stream) -> int:
     try:
         return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def _rows(stream) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).lines
     except (AttributeError, OSError, ValueError):
         return 0
 
