@@ -70,14 +70,21 @@ def run(
                                       "bar, plain or off"),
 ) -> None:
     """Extract, transform and load every file under --source into --warehouse."""
+    from flows.stops import Stops, lock_holder
+    stops = Stops(warehouse).install()      # SIGINT / SIGTERM: one line, exit 130 / 143 (flows/stops.py)
+    if wait == 0 and (holder := lock_holder(warehouse)):        # busy: say so before Prefect starts
+        from flows.errors import WarehouseBusy
+        _die(str(WarehouseBusy.at(Path(warehouse).absolute(), holder)), WarehouseBusy.exit_code)
     from flows import startup
     boot = startup.begin()          # the embedded Prefect API and the GX import start now
+    stops.processes.append(boot.process)
     from flows.etl import news_etl
 
     import gc
     gc.freeze()     # the imported modules' objects: the collector does not rescan them during the run
     try:
         boot.wait_for_api()
+        stops.watch_api(boot.api_url_in_use(), boot.process)   # a lost API: flows/stops.py
         if progress not in ("auto", "bar", "plain", "off"):
             _die(f"unknown --progress {progress!r}; use auto, bar, plain or off")
         if boot.process is None:            # a server the user configured: link the run in its UI
@@ -98,6 +105,9 @@ def run(
         err = ApiUnreachable(f"could not reach the Prefect API: {e} Start one with `newsetl ui` and export "
                              "PREFECT_API_URL=http://127.0.0.1:4200/api, or retry.")
         _die(str(err), err.exit_code)
+    if stops.api_lost.is_set():
+        stops.settle_api_loss()             # one line by what was published; does not return
+    stops.drain()                           # task states reach the UI; bounded, before the summary
     if state.is_completed():
         from flows.run_report import summary_text
         typer.echo(summary_text(state.result()))

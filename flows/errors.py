@@ -13,6 +13,8 @@
 
 A failed quality gate is not an exception: the flow returns Failed(message=...) and the CLI
 exits 1 (EXIT_GATE). Anything else that escapes a run is a bug: exit 3 with its type.
+Stops are not exceptions either (flows/stops.py): SIGINT exits 130, SIGTERM 143; a run whose
+Prefect API went away exits 0, 1 or 3 by what it published.
 
 Prefect's engines log every exception a flow or task raises with its traceback, at ERROR.
 A filter on their loggers drops those records for NewsetlError (the CLI prints the one line;
@@ -25,6 +27,7 @@ from __future__ import annotations
 import logging
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_CRASH, EXIT_BUSY = 0, 1, 2, 3, 75
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143          # 128 + the signal number, as shells report them
 
 
 class NewsetlError(Exception):
@@ -63,6 +66,11 @@ class QueryError(WarehouseError):
 class WarehouseBusy(WarehouseError):
     """Another run holds the writer lock."""
     exit_code = EXIT_BUSY
+
+    @classmethod
+    def at(cls, root, holder: str | None) -> "WarehouseBusy":
+        return cls(f"another newsetl run is writing to {root} ({holder or 'pid unknown'}); "
+                   "wait for it to finish or pass --wait SECONDS")
 
 
 class ApiUnreachable(NewsetlError):

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from flows.procs import die_with_parent, free_port, wait_healthy
@@ -60,17 +61,27 @@ class Boot:
         atexit.register(self.stop)
 
     def _wait_healthy(self) -> None:
+        # `proc` is this thread's own reference: stop() may set self.process to None at any
+        # moment (an exit-2 run stops the API while this still waits), which once printed
+        # "Exception in thread newsetl-prefect-api" with a cut-off traceback
+        proc = self.process
         timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 120)
         try:
-            if wait_healthy(self.api_url, self.process, timeout=timeout, interval=0.05):
+            if proc is None or wait_healthy(self.api_url, proc, timeout=timeout, interval=0.05):
                 return
-            if self.process.poll() is None:
+            if proc.poll() is None:
                 self._error = (f"it did not answer within {timeout:.0f} s "
                                "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
             else:
-                self._stderr.seek(0)
-                err = self._stderr.read().decode("utf-8", "replace").strip()
-                self._error = f"it exited with code {self.process.returncode}" + (f": {err[-500:]}" if err else "")
+                err = ""
+                try:
+                    self._stderr.seek(0)
+                    err = self._stderr.read().decode("utf-8", "replace").strip()
+                except (OSError, ValueError):
+                    pass
+                self._error = f"it exited with code {proc.returncode}" + (f": {err[-500:]}" if err else "")
+        except Exception as e:  # noqa: BLE001 - a thread must not print a traceback at exit
+            self._error = f"{type(e).__name__}: {e}"
         finally:
             self._ready.set()
 
@@ -93,6 +104,16 @@ class Boot:
             raise RuntimeError(f"the embedded Prefect API did not start: {self._error}.")
         os.environ["PREFECT_API_URL"] = self.api_url
         prefect.context.refresh_global_settings_context()
+
+    def api_url_in_use(self) -> str | None:
+        """The API this run reports to (ours, or the one Prefect's settings name)."""
+        if self.process is not None:
+            return self.api_url
+        try:
+            from prefect.settings import PREFECT_API_URL
+            return PREFECT_API_URL.value() or None
+        except Exception:  # noqa: BLE001
+            return os.environ.get("PREFECT_API_URL") or None
 
     def stop(self) -> None:
         proc, self.process = self.process, None
@@ -140,13 +161,32 @@ def fast_exit(code: int) -> None:
     shutdown = getattr(threading, "_shutdown", None)
     if shutdown is None:            # not CPython: the normal exit
         sys.exit(code)
+    import logging
+    logging.getLogger("prefect._internal.concurrency").setLevel(logging.ERROR)   # "Still processing items"
+
+    # bounded: a slow or lost API must not hold the process after its last line. threading's
+    # shutdown must run in the main thread (it waits for the main thread's own lock elsewhere),
+    # so a daemon thread ends the process if it takes longer than EXIT_SECONDS
+    from flows.stops import EXIT_SECONDS
+
+    def _deadline():
+        time.sleep(EXIT_SECONDS)
+        _flush()
+        os._exit(code)
+    threading.Thread(target=_deadline, name="newsetl-exit", daemon=True).start()
     try:
         shutdown()
         atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001 - the exit code is already decided
+        pass
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
+        _flush()
         os._exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, RuntimeError):
+            pass

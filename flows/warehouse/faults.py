@@ -14,6 +14,7 @@ import fcntl
 import os
 import shutil
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -43,6 +44,17 @@ CRASH_POINTS = (
     "after_gc",                       # old versions removed
 )
 _reached: Counter = Counter()
+
+
+class LockState:
+    """Whether this process took the writer lock and released it again (flows/stops.py waits
+    on `released` when the Prefect API is lost: the data work is over then)."""
+
+    def __init__(self) -> None:
+        self.taken, self.released = threading.Event(), threading.Event()
+
+
+LOCK = LockState()
 
 
 def crash_point(point: str) -> None:
@@ -114,16 +126,18 @@ def writer_lock(root: Path, wait_seconds: float = 0.0) -> Iterator[None]:
                     raise
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-                    raise WarehouseBusy(
-                        f"another newsetl run is writing to {root} ({holder or 'pid unknown'}); "
-                        "wait for it to finish or pass --wait SECONDS") from None
+                    raise WarehouseBusy.at(root, holder) from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        LOCK.released.clear()
+        LOCK.taken.set()
         crash_point("after_lock")
         yield
     finally:
         os.close(fd)
+        if LOCK.taken.is_set():
+            LOCK.released.set()
 
 
 def clean_leftovers(root: Path, catalog: str, current: Path | None, versions: list[Path]) -> None:
