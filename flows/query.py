@@ -43,7 +43,8 @@ class QueryUsageError(Exception):
 
 class QueryError(Exception):
     """A statement of the script failed. `str()` is the full report: which statement, its
-    text, DuckDB's whole message, and a hint when one applies. The CLI prints it and exits 1."""
+    text, DuckDB's whole message, and a hint when one applies. The CLI prints it and exits 2
+    (bad SQL is a usage error, as in the README's exit codes)."""
 
     def __init__(self, detail: str, *, statement_no: int = 0, statement_count: int = 0,
                  statement: str = "", hint: str = "") -> None:
