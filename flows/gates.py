@@ -270,6 +270,14 @@ def run_frame(wh, version: Path, stats, full_refresh: bool, con=None) -> pd.Data
     with _connection(wh, version, con) as con:
         published_a = con.execute("SELECT count(*) FROM articles").fetchone()[0]
         published_r = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
+        # by path: every file this run extracted has its row in articles or rejects (a file
+        # that vanished or changed during the run is a reject row, never nothing)
+        listed = set(getattr(stats, "listed_paths", ()) or ())
+        if listed:
+            for table in ("articles", "rejects"):
+                found = con.execute(f"SELECT DISTINCT source_path FROM {table}").fetchall()
+                listed.difference_update(p for (p,) in found)
+        unaccounted = len(listed)
         orphans = con.execute("""
             SELECT (SELECT count(*) FROM paragraphs WHERE article_id NOT IN (SELECT article_id FROM articles))
                  + (SELECT count(*) FROM removed WHERE article_id NOT IN (SELECT article_id FROM articles))
@@ -284,6 +292,7 @@ def run_frame(wh, version: Path, stats, full_refresh: bool, con=None) -> pd.Data
         "rejects_expected": before_r - getattr(stats, "rejects_replaced", 0) + stats.rejects_new,
         "rejects_published": published_r,
         "orphan_rows": orphans,
+        "paths_unaccounted": unaccounted,
         "schema_mismatches": schema_mismatches(wh, version),
     }])
 

@@ -12,11 +12,13 @@ What a stop leaves in the warehouse is the state of a process killed at that ins
 flows/warehouse/faults.py): `current` points at the old version, or at the new one when the
 publish had already swapped it (the line then says so). The next run removes the leftovers.
 
-The data path never waits for the API: Prefect sends task states as events, so batches go
-on while it is down; only the flow's own state changes block in Prefect's client retries.
+Tasks that run in this process do not wait for the API (Prefect sends their states as
+events); the flow's own state changes block in Prefect's client retries.
 `watch_api` polls /health once a second; when the API is gone, it waits for the data work
 (the writer lock released by this process, flows/warehouse/faults.LOCK) and ends the run by
-what the warehouse shows.
+what the warehouse shows. Limit: batches on a process pool are task runs in the workers, and
+those wait for the API; when nothing under .staging/ or .versions/ changes for STALL_SECONDS
+the run ends unpublished (exit 3) instead of waiting for Prefect's client retries.
 
 Standard library only: the CLI installs this before it imports Prefect.
 """
@@ -39,6 +41,7 @@ API_POLL_SECONDS = 1.0
 API_REFUSED_MISSES = 2          # /health refused this many times in a row: the API is gone
 API_TIMEOUT_MISSES = 6          # /health silent this many times (busy machine): gone too
 LOCK_GRACE_SECONDS = 5.0        # API gone before the run took its lock: nothing will be published
+STALL_SECONDS = 8.0             # API gone and nothing written for this long: the run cannot finish
 DRAIN_SECONDS = 3.0             # at the end of a run: Prefect's event and log queues get this long
 EXIT_SECONDS = 0.8              # after the last line: the rest of a normal exit gets this long
 
@@ -144,12 +147,20 @@ class Stops:
         taken within LOCK_GRACE_SECONDS), then exit by what was published."""
         lock = _lock_state()
         lost_at = time.monotonic()
+        seen, moved_at = self._work_signature(), time.monotonic()
         while True:
             if lock is not None and lock.released.is_set():
                 break
             if (lock is None or not lock.taken.is_set()) and time.monotonic() - lost_at > LOCK_GRACE_SECONDS:
                 break
-            time.sleep(0.05)
+            # batch workers on a process pool report their task runs to the API and wait for
+            # it: a run whose staging area stops changing will not finish without it
+            now = self._work_signature()
+            if now != seen:
+                seen, moved_at = now, time.monotonic()
+            elif time.monotonic() - moved_at > STALL_SECONDS:
+                break
+            time.sleep(0.25)
             lock = lock or _lock_state()
         new = self.published()
         if new and not new.endswith("-failed"):
@@ -160,6 +171,21 @@ class Stops:
                                  "\"select message from runs order by started_at desc limit 1\"`")
         self.exit(EXIT_CRASH, "Prefect API lost; nothing was published by this run (the warehouse is "
                               "unchanged); start the API again (or unset PREFECT_API_URL) and run again")
+
+    def _work_signature(self) -> tuple:
+        """What the data work has written so far: files and bytes under .staging/ and .versions/."""
+        if self.root is None:
+            return ()
+        n = size = 0
+        for top in (self.root / ".staging", self.root / ".versions"):
+            for dirpath, _, files in os.walk(top):
+                for f in files:
+                    try:
+                        size += os.stat(os.path.join(dirpath, f)).st_size
+                        n += 1
+                    except OSError:
+                        pass
+        return n, size, current_version(self.root)
 
     # -- the end of a run ------------------------------------------------------------------------
     def drain(self, seconds: float = DRAIN_SECONDS) -> None:

@@ -24,7 +24,7 @@ from prefect.utilities.annotations import quote
 from flows import gates
 from flows.batches import BatchRunner
 from flows.run_report import RunStats
-from flows.sources import SourceEntry, read_entries
+from flows.sources import SourceEntry, read_entries, unchanged_key
 from flows.warehouse import Staging
 from transforms.pipeline import BatchConfig, BatchResult
 from transforms.tables import ALL_TABLES
@@ -32,11 +32,15 @@ from transforms.tables import ALL_TABLES
 
 @task(name="extract", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def extract_task(entries: list[SourceEntry], max_bytes: int, known: dict[str, str]) -> tuple[pa.Table, int]:
-    """Read a batch of files; drop the ones already loaded with the same sha256."""
+    """Read a batch of files; drop the ones already loaded unchanged: a clean read whose sha256
+    equals the stored one, or the same stable scan verdict (flows.sources.unchanged_key). A
+    file that vanished or changed is never "unchanged": it goes on as a reject row."""
     docs = read_entries(entries, max_bytes=max_bytes)
     if not known or not docs.num_rows:
         return docs, 0
-    keep = [known.get(p) != s for p, s in zip(docs["source_path"].to_pylist(), docs["source_sha256"].to_pylist())]
+    cols = (docs[c].to_pylist() for c in ("source_path", "source_sha256", "reject_reason", "size_bytes"))
+    keep = [(key := unchanged_key(sha, reason, size)) is None or known.get(p) != key
+            for p, sha, reason, size in zip(*cols)]
     return docs.filter(pa.array(keep)), keep.count(False)
 
 
@@ -61,6 +65,7 @@ def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg:
     `progress` (flows.progress.Progress) gets three stages counted in files, each moving per
     batch: extract (read), transform (a worker finished the batch), stage (gated and staged)."""
     processed: set[str] = set()
+    stats.listed_paths = listed = set()        # every path handed to extract: the load gate finds each one
     raw: list[pa.Table] = []                   # extracted batches waiting for the extract gate
     inflight: deque = deque()                  # (batch no, files, future) being transformed
     total = sum(len(b) for b in batches)
@@ -73,6 +78,7 @@ def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg:
                 docs, skipped = extract_task.with_options(task_run_name=f"extract-{i:04d}")(
                     quote(batch), max_bytes, quote(known))    # quote(): no walk over 2000 entries
             extracted.advance(len(batch))
+            listed.update(e.source_path for e in batch)
             stats.files_skipped += skipped
             processed.update(docs["source_path"].to_pylist())
             raw.append(docs.select(gates.RAW_COLUMNS))

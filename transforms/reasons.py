@@ -30,6 +30,7 @@ REJECT_REASONS: dict[str, str] = {
     "gate.boilerplate_left": "quality gate: a kept line is only a boilerplate cue of the cleaning lexicon",
     "gate.date_out_of_range": "quality gate: published_at is before 1990 or more than a day in the future",
     "gate.not_vietnamese": "quality gate: the article's language is not 'vi'",
+    "extract.changed_during_run": "the file changed between the listing and its read (size, time or inode); the next run reads it",
 }
 
 # -- removed: one raw line that did not end up in title, lede, body or captions ----------

@@ -24,7 +24,38 @@ from flows.sources.paths import (DEFAULT_MAX_BYTES, SourceEntry, is_url, source_
 from transforms.tables import DOCUMENTS
 
 __all__ = ["SourceEntry", "SourceError", "DEFAULT_MAX_BYTES", "check_source", "scan_source", "read_entries",
-           "file_sha256", "is_url", "source_path_from_bytes", "source_path_to_bytes"]
+           "file_sha256", "is_url", "source_path_from_bytes", "source_path_to_bytes", "unchanged_key",
+           "stored_key", "NEVER_UNCHANGED"]
+
+# Scan verdicts that stay true while the entry stays as it is (same reason, same size): a
+# re-run may count such an entry "unchanged". A file that vanished, changed or could not be
+# read is read again by the next run, and its new row replaces the old one.
+_STABLE_SCAN_REASONS = frozenset({"extract.too_large", "extract.not_regular_file", "extract.symlink_outside",
+                                  "extract.symlink_broken", "extract.duplicate_link"})
+_READ_AGAIN = frozenset({"extract.vanished", "extract.changed_during_run", "extract.changed_during_read",
+                         "extract.unreadable"})
+NEVER_UNCHANGED = "-"          # the stored key of a row that must be read again (no key equals it)
+
+
+def unchanged_key(sha256: str | None, reason: str | None, size_bytes: int | None) -> str | None:
+    """What a new read (a read_entries row) must equal in the stored keys for the file to
+    count as unchanged: the sha256 of a clean read, `<reason>:<size>` for a stable scan
+    verdict, None (never unchanged) for everything else - a null sha256 equals nothing."""
+    if reason is None:
+        return sha256
+    if reason in _STABLE_SCAN_REASONS and sha256 is None:
+        return f"{reason}:{size_bytes}"
+    return None
+
+
+def stored_key(sha256: str | None, reason: str | None, size_bytes: int | None) -> str:
+    """The key of a stored articles/rejects row (reason None for articles): NEVER_UNCHANGED
+    for a file to read again, else what unchanged_key of an equal read gives."""
+    if reason in _READ_AGAIN:
+        return NEVER_UNCHANGED
+    if sha256 is not None:
+        return sha256
+    return f"{reason}:{size_bytes}" if reason in _STABLE_SCAN_REASONS else NEVER_UNCHANGED
 
 
 def check_source(source: str) -> None:
@@ -66,10 +97,11 @@ def read_entries(entries: Iterable[SourceEntry], max_bytes: int = DEFAULT_MAX_BY
     Entries rejected by the scan pass through as reject rows. Each other file is opened once
     (O_NOFOLLOW | O_NONBLOCK, so a FIFO swapped in after the scan cannot block) and re-checked
     with fstat: still a regular file, still the inode the scan saw, not above max_bytes, same
-    size and mtime as at the scan. Then at most max_bytes + 1 bytes are read and hashed, and
-    fstat is compared again. Any difference is `extract.changed_during_read`: the file is
-    taken only if it looked the same from the scan to the end of its read (the next run picks
-    up the new version). source_sha256 is the sha256 of exactly the bytes read (null if none
+    size and mtime as at the scan (else `extract.changed_during_run`). Then at most
+    max_bytes + 1 bytes are read and hashed, and fstat is compared again (a difference is
+    `extract.changed_during_read`). The file is taken only if it looked the same from the scan
+    to the end of its read; the next run reads the new version (a reject row never counts as
+    "unchanged", flows/stream.extract_task). source_sha256 is the sha256 of exactly the bytes read (null if none
     were); content is null on every reject row; reject_detail is null for read files.
 
     Limit: a writer that is paused inside one write() call for the whole scan-to-read window

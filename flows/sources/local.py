@@ -10,8 +10,9 @@ under --source is skipped silently. The scan never opens a file; it opens direct
 `read_entries(entries, max_bytes)` turns a batch of entries into one `DOCUMENTS` row per entry:
 content and sha256 for the files that were read whole and unchanged; a reject row (content
 null) for the entries rejected by the scan and for the files that turned out bad at read time
-(vanished, unreadable, replaced, became a FIFO, grew past `max_bytes`, modified after the
-scan or while read).
+(vanished, unreadable, replaced, became a FIFO, grew past `max_bytes`: `extract.vanished`,
+`extract.changed_during_run` when it differs from what the scan listed, `extract.changed_during_read`
+when it changed while read).
 Rows in = entries in, in the same order. It never raises for a file-system condition.
 
 Symbolic links
@@ -240,7 +241,7 @@ def read_local(entry: SourceEntry, max_bytes: int) -> Row:
         return None, entry.size_bytes, None, "extract.unreadable", f"could not open: {err.strerror}"
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return (None, entry.size_bytes, None, "extract.changed_during_read",
+            return (None, entry.size_bytes, None, "extract.changed_during_run",
                     "replaced by a symbolic link after the scan; not followed")
         if err.errno == errno.ENXIO:
             return (None, entry.size_bytes, None, "extract.not_regular_file",
@@ -254,13 +255,13 @@ def read_local(entry: SourceEntry, max_bytes: int) -> Row:
             return (None, st0.st_size, None, "extract.not_regular_file",
                     f"became a {_kind(st0.st_mode)} after the scan; not read")
         if entry.file_id is not None and (st0.st_dev, st0.st_ino) != entry.file_id:
-            return (None, st0.st_size, None, "extract.changed_during_read",
+            return (None, st0.st_size, None, "extract.changed_during_run",
                     "replaced by another file after the scan; not read")
         if st0.st_size > max_bytes:
             return (None, st0.st_size, None, "extract.too_large",
                     f"{st0.st_size} bytes > max_bytes {max_bytes}; not read")
         if entry.mtime_ns >= 0 and (st0.st_size, st0.st_mtime_ns) != (entry.size_bytes, entry.mtime_ns):
-            return (None, st0.st_size, None, "extract.changed_during_read",
+            return (None, st0.st_size, None, "extract.changed_during_run",
                     f"modified after the scan (size {entry.size_bytes} -> {st0.st_size}); not read")
         # Ask for one byte more than fstat promised: a short read is the end of the file (a
         # later append shows in the second fstat), a full one means the file grew, so go on.

@@ -128,11 +128,16 @@ class Warehouse:
             raise WarehouseError(f"cannot read table {table} of {self.root}: {str(e).splitlines()[0]}") from None
 
     def source_digests(self) -> dict[str, str]:
-        """source_path -> source_sha256 of every file loaded so far (articles and rejects)."""
-        known: dict[str, str] = {}
-        for table in ("rejects", "articles"):
-            t = self.read(table, ["source_path", "source_sha256"])
-            known.update(zip(t["source_path"].to_pylist(), t["source_sha256"].to_pylist()))
+        """source_path -> the key a new read must equal for the file to count as unchanged
+        (flows.sources.unchanged_key): the sha256 for articles and for rejects of a clean
+        read, `<reason>:<size>` for a stable scan verdict, NEVER_UNCHANGED for a file that
+        vanished, changed or could not be read (the next run reads it again and replaces its row)."""
+        from flows.sources import stored_key
+        r = self.read("rejects", ["source_path", "source_sha256", "size_bytes", "reason"])
+        known = {path: stored_key(sha, reason, size)
+                 for path, sha, size, reason in zip(*(r[c].to_pylist() for c in r.column_names))}
+        a = self.read("articles", ["source_path", "source_sha256"])
+        known.update(zip(a["source_path"].to_pylist(), a["source_sha256"].to_pylist()))
         return known
 
     def count_paths(self, table: str, paths: set[str]) -> int:

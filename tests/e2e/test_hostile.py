@@ -220,7 +220,7 @@ def build_hostile(base: Path, *, n: int, lines: int, vanish: bool = True) -> Hos
 
     # between scan and read (the bootstrap acts right after the real scan)
     if vanish:
-        for name, outcome in [("vanishes.txt", "extract.vanished"), ("grows.txt", "extract.changed_during_read"),
+        for name, outcome in [("vanishes.txt", "extract.vanished"), ("grows.txt", "extract.changed_during_run"),
                               ("becomes_fifo.txt", "extract.not_regular_file")]:
             W(b"change/" + name.encode(), article(200 + len(name)).encode(), outcome)
         h.after_scan = {"delete": [str(root / "change" / "vanishes.txt")],

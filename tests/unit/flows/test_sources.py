@@ -457,7 +457,7 @@ def test_link_swapped_in_after_scan_is_not_followed(tmp_path):
     (src / "a.txt").unlink()
     os.symlink(tmp_path / "outside.txt", src / "a.txt")
     rows = read(entries)
-    assert rows["a.txt"]["reject_reason"] == "extract.changed_during_read"
+    assert rows["a.txt"]["reject_reason"] == "extract.changed_during_run"
     assert "symbolic link" in rows["a.txt"]["reject_detail"]
 
 
@@ -472,7 +472,7 @@ def test_directory_swapped_for_a_link_after_scan_is_caught(tmp_path):
     entries = scan(src)
     shutil.rmtree(src / "d")
     os.symlink(out, src / "d")
-    assert reasons(read(entries)) == {"d/a.txt": "extract.changed_during_read"}
+    assert reasons(read(entries)) == {"d/a.txt": "extract.changed_during_run"}
 
 
 def test_file_replaced_by_another_after_scan(tmp_path):
@@ -481,7 +481,7 @@ def test_file_replaced_by_another_after_scan(tmp_path):
     (tmp_path / "new").write_bytes(b"new")
     shutil.copystat(tmp_path / "a.txt", tmp_path / "new")  # same size and mtime: only the inode differs
     os.replace(tmp_path / "new", tmp_path / "a.txt")
-    assert reasons(read(entries)) == {"a.txt": "extract.changed_during_read"}
+    assert reasons(read(entries)) == {"a.txt": "extract.changed_during_run"}
 
 
 def test_file_rewritten_in_place_after_scan_waits_for_the_next_run(tmp_path):
@@ -489,7 +489,7 @@ def test_file_rewritten_in_place_after_scan_waits_for_the_next_run(tmp_path):
     entries = scan(tmp_path)
     (tmp_path / "a.txt").write_bytes(b"rewritten, longer")      # same inode
     rows = read(entries)
-    assert rows["a.txt"]["reject_reason"] == "extract.changed_during_read"
+    assert rows["a.txt"]["reject_reason"] == "extract.changed_during_run"
     assert rows["a.txt"]["size_bytes"] == len(b"rewritten, longer")
     assert reasons(read(scan(tmp_path))) == {"a.txt": None}
 
@@ -552,7 +552,7 @@ def test_concurrent_writer_gives_whole_snapshots_or_rejects(tmp_path):
                 assert len(row["content"]) % 4096 == 0 and row["content"].endswith(b"\n")
     finally:
         t.join()
-    assert set(seen) <= {None, "extract.changed_during_read"}
+    assert set(seen) <= {None, "extract.changed_during_read", "extract.changed_during_run"}
     row = read(scan(tmp_path))["live.txt"]
     assert row["reject_reason"] is None and row["content"] == line * 1001
 
