@@ -1,11 +1,10 @@
-"""The two baselines the flow is measured against, run in the benchmark's own process.
+"""The baseline the flow is measured against, run in the benchmark's own process.
 
 - `floor`: the least any loader must do: read every file, decode UTF-8, NFC, sha256, in one
   process. Nothing is kept.
-- `raw_word_tokenize`: `underthesea.word_tokenize` over a list of texts with a
-  multiprocessing Pool of the same size the flow uses (forkserver, one underthesea import per
-  worker, chunks mapped in order). The clock includes the pool start-up and the imports,
-  because the flow pays them too.
+
+Word segmentation is measured by `benchmarks/segmenter.py`: underthesea.word_tokenize and the
+batch segmenter on the same paragraphs in one process.
 
 Nothing here is imported by the pipeline.
 """
@@ -17,7 +16,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-__all__ = ["floor", "raw_word_tokenize"]
+__all__ = ["floor"]
 
 
 def floor(source: Path) -> tuple[float, int, int]:
@@ -33,34 +32,3 @@ def floor(source: Path) -> tuple[float, int, int]:
         hashlib.sha256(text.encode("utf-8")).digest()
     return time.perf_counter() - t0, len(names), n_bytes
 
-
-_tokenize = None
-
-
-def _init_worker() -> None:
-    global _tokenize
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from underthesea import word_tokenize
-    word_tokenize("Khởi động bộ tách từ.")
-    _tokenize = word_tokenize
-
-
-def _tokenize_chunk(texts: list[str]) -> int:
-    n = 0
-    for text in texts:
-        if text and not text.isspace():
-            n += len(_tokenize(text))
-    return n
-
-
-def raw_word_tokenize(texts: list[str], processes: int) -> tuple[float, int]:
-    """(seconds, words) for word_tokenize of every non-blank text with `processes` workers."""
-    import multiprocessing as mp
-
-    per_chunk = max(50, len(texts) // max(1, processes * 8))
-    chunks = [texts[i:i + per_chunk] for i in range(0, len(texts), per_chunk)]
-    ctx = mp.get_context("forkserver")
-    t0 = time.perf_counter()
-    with ctx.Pool(processes, initializer=_init_worker) as pool:
-        words = sum(pool.map(_tokenize_chunk, chunks, chunksize=1))
-    return time.perf_counter() - t0, words

@@ -413,22 +413,19 @@ def _measure(r: dict, corpus: Path, docs: int, work: Path, log) -> None:
         shutil.rmtree(work / "wh-tokens", ignore_errors=True)
     _step(r, "full_tokens", log, tokens)
 
-    def raw_tokenize():
-        if "full_no_tokens" not in runs:
-            raise StepFailed("needs the warehouse of the full run without tokens")
-        from flows.warehouse import Warehouse
-        con = Warehouse(main_wh).connect()
-        try:
-            texts = con.sql("select text from paragraphs").to_arrow_table()["text"].to_pylist()
-        finally:
-            con.close()
-        procs = os.cpu_count() or 1
-        log(f"  word_tokenize over {len(texts)} paragraphs with {procs} processes ...")
-        secs, words = baselines.raw_word_tokenize(texts, procs)
-        r.update(raw_word_tokenize_s=round(secs, 3), raw_word_tokenize_processes=procs,
-                 raw_word_tokenize_paragraphs=len(texts), raw_word_tokenize_words=words)
-        log(f"  raw word_tokenize {secs:.1f} s, {words} words")
-    _step(r, "raw_word_tokenize", log, raw_tokenize)
+    def segmenter():
+        from benchmarks import segmenter as S
+        sample = names if n <= NORMALIZER_SAMPLE else sorted(random.Random(SEED + 3).sample(names, NORMALIZER_SAMPLE))
+        lines = [ln for t in _read_texts(src, sample) for ln in t.split("\n") if ln.strip()]
+        log(f"  segmenter vs word_tokenize on {len(lines)} paragraphs of {len(sample)} files ...")
+        res = S.compare(lines)
+        r["segmenter"] = res
+        r.update(segmenter_backend=res.get("backend"), segmenter_speedup=res.get("speedup_cold"),
+                 segmenter_speedup_warm=res.get("speedup_warm"), segmenter_identical=res.get("identical"),
+                 segmenter_mismatches=res.get("mismatches"))
+        log(f"  segmenter {res.get('speedup_cold')}x cold, {res.get('speedup_warm')}x warm, "
+            f"identical={res.get('identical')}")
+    _step(r, "segmenter", log, segmenter)
 
     def normalizer():
         from benchmarks import normalizer as N

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT.parent / "shared" / "corpora" / "baomoi-2017.tar.gz"
 
 KEYS = ["corpus_docs", "corpus_mb", "floor_s", "fixed_startup_s", "full_no_tokens_s", "full_tokens_s",
-        "raw_word_tokenize_s", "noop_rerun_s", "incremental_1pct_s", "peak_rss_mb", "normalizer_speedup",
+        "segmenter_speedup", "noop_rerun_s", "incremental_1pct_s", "peak_rss_mb", "normalizer_speedup",
         "normalizer_word_agreement", "neardup_speedup", "neardup_precision", "neardup_recall",
         "stage_seconds", "scaling", "targets"]
 

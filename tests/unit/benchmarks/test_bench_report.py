@@ -9,7 +9,7 @@ def _results(**over) -> dict:
     r = {
         "mode": "full", "date": "2026-01-01", "corpus": "c.tar.gz", "corpus_docs": 1000, "corpus_mb": 3.5,
         "floor_s": 1.0, "fixed_startup_s": 5.0, "full_no_tokens_s": 25.0, "full_tokens_s": 60.0,
-        "raw_word_tokenize_s": 40.0, "noop_rerun_s": 9.0, "incremental_1pct_s": 8.0,
+        "segmenter_speedup": 14.0, "segmenter_identical": True, "segmenter_mismatches": 0, "noop_rerun_s": 9.0, "incremental_1pct_s": 8.0,
         "normalizer_speedup": 80.0, "normalizer_word_agreement": 0.9995, "normalizer_roundtrip": 0.9999,
         "normalizer": {"disagreements": [{"ours": "hoà", "theirs": "hòa", "count": 3}]},
         "neardup_speedup": 6.0, "neardup_precision": 1.0, "neardup_recall": 0.97, "neardup": {},
@@ -42,7 +42,9 @@ def test_pass_and_miss_with_bottleneck():
     assert t["flow_vs_floor"]["status"] == "MISS"          # 25 - 5 = 20 > 15 x 1.0
     assert t["flow_vs_floor"]["bottleneck"].startswith("transform: 9.00 s")
     assert t["flow_vs_datatrove"]["status"] == "PASS"
-    assert t["tokens_overhead"]["status"] == "PASS"       # 60 / 65
+    assert t["tokens_overhead"]["status"] == "MISS"       # 60 / 25 = 2.4 > 2
+    assert t["segmenter_speedup"]["status"] == "PASS"     # 14 >= 10
+    assert t["segmenter_identical"]["status"] == "PASS"
     # noop: 9 - 5 = 4 > 2; the largest part is orchestration: 9 - 5 - 1.5 = 2.5
     assert t["noop_rerun"]["status"] == "MISS"
     assert t["noop_rerun"]["bottleneck"].startswith("orchestration")
@@ -55,10 +57,11 @@ def test_pass_and_miss_with_bottleneck():
 
 
 def test_missing_figures_and_quick_mode_are_not_applicable():
-    r = _results(mode="quick", raw_word_tokenize_s=None, fixed_startup_s=None)
+    r = _results(mode="quick", full_tokens_s=None, segmenter_speedup=None, fixed_startup_s=None)
     t = by_name(report.evaluate_targets(r))
     assert t["flow_vs_datatrove"]["status"] == "N/A"
     assert t["tokens_overhead"]["status"] == "N/A"
+    assert t["segmenter_speedup"]["status"] == "N/A"
     assert t["noop_rerun"]["status"] == "N/A"
     assert t["flow_vs_floor"]["status"] == "N/A"
 
