@@ -15,10 +15,12 @@ def mark_duplicates(wh: Warehouse, staging: Staging, replaced_paths: set[str], f
     new_meta = staging.staged("articles", ["article_id", "content_sha256", "published_at"])
     new_sigs = staging.staged("dedup_signatures")
     if full_refresh:
-        old_meta = wh.read("articles", ["article_id", "source_path", "content_sha256", "published_at",
-                                        "duplicate_of"]).slice(0, 0)
-        old_sigs = wh.read("dedup_signatures").slice(0, 0)
-        old_clusters = wh.read("duplicate_clusters").slice(0, 0)
+        # nothing old is read: --full-refresh also repairs a warehouse whose data files are damaged
+        from transforms.tables import ALL_TABLES
+        old_meta = ALL_TABLES["articles"].empty_table().select(["article_id", "source_path", "content_sha256",
+                                                                "published_at", "duplicate_of"])
+        old_sigs = ALL_TABLES["dedup_signatures"].empty_table()
+        old_clusters = ALL_TABLES["duplicate_clusters"].empty_table()
     else:
         old_meta = wh.read("articles", ["article_id", "source_path", "content_sha256", "published_at", "duplicate_of"])
         old_sigs = wh.read("dedup_signatures")

@@ -113,6 +113,32 @@ def gate_failed_task(message: str):
     return Failed(message=message)
 
 
+_CHECKED: set[tuple[str, str, str]] = set()      # inputs the CLI checked for the run it starts
+
+
+def check_inputs(source: str, warehouse: str, task_runner: str = "process", for_flow: bool = False) -> None:
+    """The run's usage checks: a known task runner, a source that exists (folder or URL), a
+    local warehouse folder this process can write. Raises a NewsetlError (exit 2).
+
+    Each run checks once: the CLI calls this with for_flow=True before it starts the flow (so a
+    typo exits at once, before any flow run exists), and the flow's own call for the same
+    inputs is then skipped; a flow started any other way (tests, deployments) checks itself."""
+    key = (source, warehouse, task_runner)
+    if not for_flow and key in _CHECKED:
+        _CHECKED.discard(key)
+        return
+    if task_runner not in RUNNERS:
+        raise UsageError(f"unknown task runner {task_runner!r}; use {' or '.join(RUNNERS)}")
+    check_source(source)
+    if is_url(warehouse):
+        raise UsageError(f"--warehouse must be a local or mounted folder, not {warehouse}: publishing is an "
+                         "atomic rename under a file lock, which object stores do not offer. Write the "
+                         "warehouse locally and copy it (e.g. `aws s3 sync warehouse/current s3://...`).")
+    Warehouse(warehouse).check_writable()
+    if for_flow:
+        _CHECKED.add(key)
+
+
 @flow(name="news-etl", flow_run_name=new_run_id, persist_result=False, log_prints=False)
 def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: bool = False,
              with_tokens: bool = True, batch_size: int = 2000, workers: int = 0, gate_rows: int = 10_000,
@@ -127,15 +153,8 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     warm_up_in_background()                      # GX import overlaps the checks and the scan
     started = datetime.now(timezone.utc)
     stats = RunStats(run_id=_this_run_id())
-    if task_runner not in RUNNERS:
-        raise UsageError(f"unknown task runner {task_runner!r}; use {' or '.join(RUNNERS)}")
-    check_source(source)
-    if is_url(warehouse):
-        raise UsageError(f"--warehouse must be a local or mounted folder, not {warehouse}: publishing is an "
-                         "atomic rename under a file lock, which object stores do not offer. Write the "
-                         "warehouse locally and copy it (e.g. `aws s3 sync warehouse/current s3://...`).")
+    check_inputs(source, warehouse, task_runner)
     wh = Warehouse(warehouse)
-    wh.check_writable()
     workers = workers or (os.cpu_count() or 1)
     src = source if is_url(source) else str(Path(source))
     audit = gates.AuditLog(stats.run_id, started)
@@ -146,7 +165,7 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     with wh.lock(wait_seconds=lock_wait), _progress(progress) as bars:
         wh.ensure_layout()
         wh.clean_staging()
-        staging = wh.begin(stats.run_id)
+        staging = wh.begin(stats.run_id, full_refresh)        # verifies what the run reads
         # -- extract: what to read ---------------------------------------------------------
         with stats.timed("scan"):
             known = {} if full_refresh else wh.source_digests()

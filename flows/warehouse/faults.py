@@ -95,9 +95,9 @@ def fs_error(e: OSError, doing: str, path: Path | str | None = None) -> Warehous
 
 
 def corrupt(path: Path, root: Path, table: str, why: str) -> CorruptFile:
-    fix = ("restore it from a backup, or delete it and run `newsetl run --full-refresh` to rebuild "
-           "the data tables from the source files" if table in T_DATA else
-           f"restore it from a backup, or delete it (the {table} rows it holds are lost)")
+    fix = ("run `newsetl run --full-refresh` (it rebuilds the data tables from the source files "
+           "without reading this one), or restore the file from a backup" if table in T_DATA else
+           f"restore it from a backup, or delete it (the {table} rows it holds are lost) and run again")
     try:
         shown = path.relative_to(root)
     except ValueError:

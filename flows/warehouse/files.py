@@ -110,6 +110,16 @@ def parquet_files(d: Path) -> list[Path]:
     return sorted(out)
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (recorded per file in a version's manifest, checked before use)."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def fsync(path: Path, directory: bool = False) -> None:
     fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
     try:

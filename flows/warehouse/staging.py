@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from flows.errors import WarehouseError
 from flows.warehouse.faults import crash_point, fs_error
-from flows.warehouse.files import (MAX_FILES_PER_PARTITION, SMALL_FILE_BYTES, conform, file_schema, link,
+from flows.warehouse.files import (MAX_FILES_PER_PARTITION, SMALL_FILE_BYTES, conform, file_schema, file_sha256, link,
                                    parquet_files, read_file, write)
 from transforms.tables import ALL_TABLES, DATA_TABLES as T_DATA, PARTITIONED, SCHEMA_VERSION, UNKNOWN_PART
 
@@ -164,8 +164,18 @@ class Staging:
             files = self.wh.table_files(table, self.version_dir)
             counts[table] = {"rows": self.wh.row_count(table, self.version_dir), "files": len(files),
                              "bytes": sum(f.stat().st_size for f in files)}
+        # sha256 per file, checked by Warehouse.verify before the next run reads or links it:
+        # damage inside a file (its footer intact) is found before anything is built on it
+        old = json.loads(manifest.read_text()).get("sha256", {}) if manifest.exists() else {}
+        cur_sums = _manifest_sums(cur)
+        sums = {k: v for k, v in old.items() if k.split("/", 1)[0] not in tables}
+        for table in tables:
+            for f in self.wh.table_files(table, self.version_dir):
+                rel = f.relative_to(self.version_dir).as_posix()
+                linked = cur is not None and f.stat().st_nlink > 1 and rel in cur_sums
+                sums[rel] = cur_sums[rel] if linked else file_sha256(f)
         (self.version_dir / "_manifest.json").write_text(json.dumps(
-            {"run_id": self.run_id, "schema_version": SCHEMA_VERSION, "tables": counts}, indent=1))
+            {"run_id": self.run_id, "schema_version": SCHEMA_VERSION, "tables": counts, "sha256": sums}, indent=1))
         crash_point("after_build")
         return self.version_dir
 
@@ -225,6 +235,16 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _manifest_sums(version: Path | None) -> dict[str, str]:
+    """The sha256 per file recorded in a version's manifest ({} for versions before it)."""
+    if version is None:
+        return {}
+    try:
+        return json.loads((version / "_manifest.json").read_text()).get("sha256", {})
+    except (OSError, ValueError):
+        return {}
 
 
 def _delete_key(table: str, changes: Changes, gone_ids: set[str]) -> tuple[str, set[str]]:
