@@ -78,7 +78,11 @@ def run(
     from flows import startup
     boot = startup.begin()          # the embedded Prefect API and the GX import start now
     stops.processes.append(boot.process)
-    from flows.etl import news_etl
+    from flows.etl import check_inputs, news_etl
+    try:
+        check_inputs(source, warehouse, task_runner, for_flow=True)     # the flow skips them then
+    except NewsetlError as e:
+        _die(str(e), e.exit_code)
 
     import gc
     gc.freeze()     # the imported modules' objects: the collector does not rescan them during the run
