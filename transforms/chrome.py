@@ -87,41 +87,92 @@ def _tokens(line: str) -> list[tuple[int, int, str]]:
 
 # -- menus -----------------------------------------------------------------------------------
 
-def menu_spans(line: str) -> list[ChromeSpan]:
-    """Runs of capitalized section names (see the module docstring for the counts)."""
-    toks = _tokens(line)
+def _capitalized_forms(name: str) -> set[str]:
+    words = name.split()
+    return {" ".join([words[0].capitalize()] + words[1:]), " ".join(w.capitalize() for w in words), name.upper()}
+
+
+# case-sensitive alternation of the capitalized forms: the regex engine skips ahead to a
+# capital letter, so a line of prose costs little; token boundaries are checked in Python
+_FIRST_WORDS = frozenset(f.split()[0].rstrip(",;") for n in SECTION_NAMES for f in _capitalized_forms(n)) | \
+    frozenset(f.split()[0] + p for n in SECTION_NAMES for f in _capitalized_forms(n) for p in ",;")
+def _trie_pattern(words: set[str]) -> str:
+    """A regex matching any of `words`, longest first, written as a character trie so that
+    the engine compares one character per step instead of trying each word in turn."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return "(?:" + body + ")?" if "" in node else body
+
+    return emit(trie)
+
+
+_NAME_RE = re.compile("(?:%s)[,;]*" % _trie_pattern({f for n in SECTION_NAMES for f in _capitalized_forms(n)}))
+
+
+def menu_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
+    """Runs of capitalized section names (see the module docstring for the counts). Names
+    are found by one regex over the line (C speed); runs are hits separated only by
+    separator tokens."""
+    hits = [(m.start(), m.end()) for m in _NAME_RE.finditer(line)
+            if (m.start() == 0 or line[m.start() - 1].isspace()) and (m.end() == len(line) or line[m.end()].isspace())]
+    if len(hits) < 2:
+        return []
+    first_tok = len(line) - len(line.lstrip())
+    last_tok = len(line.rstrip())
     out: list[ChromeSpan] = []
-    i = 0
-    n = len(toks)
-    while i < n:
-        run_start = i
-        names = seps = arrows = 0
-        last_name_end = i
-        j = i
-        while j < n:
-            tok = toks[j][2]
-            if tok in _SEPARATORS:
-                if names == 0:
-                    break
-                seps += 1
-                arrows += tok in _ARROWS
-                j += 1
-                continue
-            k = _match_name(toks, j)
-            if not k:
+    k = 0
+    while k < len(hits):
+        names, seps, arrows = 1, 0, 0
+        run_seps = 0
+        j = k
+        while j + 1 < len(hits):
+            gap = line[hits[j][1]:hits[j + 1][0]].split()
+            if any(t not in _SEPARATORS for t in gap):
                 break
+            seps += len(gap)
+            arrows += sum(t in _ARROWS for t in gap)
             names += 1
-            j += k
-            last_name_end = j
-        whole = run_start == 0 and last_name_end == n
-        if names and (names >= 4 or (names >= 3 and seps >= names - 1)
-                      or (names >= 2 and arrows) or (whole and names >= 2 and seps)):
-            start, end = toks[run_start][0], toks[last_name_end - 1][1]
-            out.append(ChromeSpan(start, end, "boilerplate.navigation", f"menu of {names} section names"))
-            i = max(last_name_end, i + 1)
-        else:
-            i = max(j, i + 1) if names == 0 else i + 1
+            j += 1
+        after = line[hits[j][1]:].split(None, 3)
+        for t in after[:3]:
+            if t not in _SEPARATORS:
+                break
+            run_seps += 1
+            arrows += t in _ARROWS
+        seps += run_seps
+        whole = hits[k][0] == first_tok and hits[j][1] == last_tok
+        qualifies = names >= 4 or (names >= 3 and seps >= names - 1) or (names >= 2 and arrows) or (
+            whole and names >= 2 and seps)
+        if qualifies and not whole and _in_sentence(line, hits[k][0], hits[j][1]):
+            qualifies = False                  # 'Bộ Văn hóa - Thể thao - Du lịch', '... lĩnh vực Giáo dục, Văn hóa, ...'
+        if qualifies:
+            out.append(ChromeSpan(hits[k][0], hits[j][1], "boilerplate.navigation", f"menu of {names} section names"))
+        k = j + 1
     return out
+
+
+_BOUNDARY = frozenset(".!?:;|»›>-–—•·…)\"”")
+
+
+def _in_sentence(line: str, start: int, end: int) -> bool:
+    """True when the text at line[start:end] is glued into a sentence: the word before it
+    does not end a sentence or a separator run (a lower-case word, or a name such as 'Bộ'),
+    or a lower-case word follows it."""
+    before = line[:start].rstrip()
+    if before and before[-1] not in _BOUNDARY:
+        return True
+    after = line[end:].lstrip()
+    return bool(after) and after[0].isalpha() and after[0].islower()
 
 
 def _match_name(toks: list[tuple[int, int, str]], j: int) -> int:
@@ -146,24 +197,33 @@ _FONT_LABEL = re.compile(r"(?<!\w)(?:Cỡ chữ|Kích (?:thước|cỡ) chữ|Fo
 _A_BUTTON = frozenset(["A", "A+", "A-", "a", "a+", "a-", "A–", "+A", "-A"])
 
 
-def font_control_spans(line: str) -> list[ChromeSpan]:
+_A_SPACED = re.compile(r" [+-]?[Aa][+\-–]? ")      # a button token between spaces (literal-first: fast)
+_FONT_WORDS_RE = re.compile(r"cỡ chữ|thước chữ|font size|phông chữ")
+_A_RE = re.compile(r"(?<!\S)(?:[+-]?[Aa][+\-–]?)(?!\S)")
+
+
+def font_control_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
     """'A A A' / 'A- A A+' button runs and 'Cỡ chữ' labels (capitalized or followed by
     buttons; 'cỡ chữ quá nhỏ' in a sentence is prose)."""
-    toks = _tokens(line)
     out: list[ChromeSpan] = []
-    i = 0
-    while i < len(toks):
-        if toks[i][2] in _A_BUTTON:
-            j = i
-            while j < len(toks) and toks[j][2] in _A_BUTTON:
-                j += 1
-            run = [t[2] for t in toks[i:j]]
-            if len(run) >= 3 or (len(run) >= 2 and any(len(t) > 1 for t in run)):
-                out.append(ChromeSpan(toks[i][0], toks[j - 1][1], "boilerplate.share_prompt", "font-size buttons"))
-            i = j
-        else:
-            i += 1
-    for m in _FONT_LABEL.finditer(line):
+    low = lower_same_length(line) if low is None else low
+    label = _FONT_WORDS_RE.search(low) is not None
+    if _A_SPACED.search(" " + line + " ") is None:
+        if not label:
+            return out
+        buttons = []
+    else:
+        buttons = [(m.start(), m.end(), m.group()) for m in _A_RE.finditer(line) if m.group() in _A_BUTTON]
+    k = 0
+    while k < len(buttons):
+        j = k
+        while j + 1 < len(buttons) and not line[buttons[j][1]:buttons[j + 1][0]].strip():
+            j += 1
+        run = [t[2] for t in buttons[k:j + 1]]
+        if len(run) >= 3 or (len(run) >= 2 and any(len(t) > 1 for t in run)):
+            out.append(ChromeSpan(buttons[k][0], buttons[j][1], "boilerplate.share_prompt", "font-size buttons"))
+        k = j + 1
+    for m in (_FONT_LABEL.finditer(line) if label else ()):
         end = m.end()
         after = line[end:end + 3].strip()
         if m.group()[0].isupper() or m.group().endswith(":") or after[:1] in ("A", "a") and (
@@ -180,12 +240,15 @@ def font_control_spans(line: str) -> list[ChromeSpan]:
 # -- player time codes -----------------------------------------------------------------------
 
 _TIMECODE = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))? ?/ ?\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
+_TIMECODE_CORE = re.compile(r":\d\d ?/ ?\d")
 _PLAYER_WORDS = re.compile(r"(?<!\w)(?:Tắt tiếng|Bật tiếng|Toàn màn hình|Thoát toàn màn hình|Tạm dừng|Phát lại|"
                            r"Chất lượng|Tốc độ phát|Fullscreen|Mute|Unmute|Play|Pause|Replay)(?!\w)")
 
 
-def player_spans(line: str) -> list[ChromeSpan]:
+def player_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
     """'00:00 / 02:35' and, when a time code is on the line, the player's button words."""
+    if _TIMECODE_CORE.search(line) is None:
+        return []
     codes = list(_TIMECODE.finditer(line))
     if not codes:
         return []
@@ -207,16 +270,27 @@ _COUNTER = re.compile(
     r"(lượt xem|lượt đọc|lượt thích|lượt chia sẻ|lượt bình luận|lượt nghe|views?|likes?|comments?|shares?|"
     r"bình luận|chia sẻ|thích)(?!\w)", re.IGNORECASE)
 _COUNTER_LABEL = re.compile(r"(?<!\w)(?:Lượt xem|Lượt đọc|Lượt thích|Views?|Bình luận) ?: ?\d[\d.,]*[KkMm]?(?!\w)")
+_COUNTER_NOUN = re.compile(r"(?:lượt (?:xem|đọc|thích|chia sẻ|bình luận|nghe)|views?|likes?|comments?|shares?|"
+                           r"bình luận|chia sẻ|thích)(?!\w)")
+_COUNTER_LABEL_CUE = re.compile(r"Lượt|View|Bình luận")
 _STRONG_COUNTER = ("lượt", "view", "like")
 # words that take a quantity in a sentence: 'có 1.234 lượt xem', 'vượt 1 triệu lượt xem'
 _QUANTITY_WORDS = frozenset("có đạt hút với hơn gần khoảng tới đến được trên dưới mốc vượt thêm nhận tổng chỉ "
                             "lên xuống hàng cả những các mỗi tăng giảm".split())
 
 
-def counter_spans(line: str) -> list[ChromeSpan]:
+def counter_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
     """View/like/comment counters that are not part of a sentence."""
     out = []
-    for m in _COUNTER.finditer(line):
+    low = lower_same_length(line) if low is None else low
+    matches = {}
+    for h in _COUNTER_NOUN.finditer(low):
+        ws = line.rfind(" ", 0, max(0, h.start() - 24)) + 1
+        for m in _COUNTER.finditer(line, ws, min(len(line), h.end() + 1)):
+            matches.setdefault(m.start(), m)
+    for m in sorted(matches.values(), key=lambda m: m.start()):
+        if m.end() < len(line) and (line[m.end()].isalnum() or line[m.end()] == "_"):
+            continue
         before = line[:m.start()].rstrip()
         prev = before.rsplit(None, 1)[-1] if before else ""
         after = line[m.end():].lstrip()
@@ -230,7 +304,7 @@ def counter_spans(line: str) -> list[ChromeSpan]:
         if not strong and prev[:1].isalpha():
             continue                               # 'Anh 2 chia sẻ': too weak without 'lượt'
         out.append(ChromeSpan(m.start(), m.end(), "boilerplate.view_counter", m.group()))
-    for m in _COUNTER_LABEL.finditer(line):
+    for m in (_COUNTER_LABEL.finditer(line) if ":" in line and _COUNTER_LABEL_CUE.search(line) else ()):
         out.append(ChromeSpan(m.start(), m.end(), "boilerplate.view_counter", m.group()))
     return out
 
@@ -238,7 +312,7 @@ def counter_spans(line: str) -> list[ChromeSpan]:
 # -- URLs and slugs --------------------------------------------------------------------------
 
 _WEB_EXT = (".html", ".htm", ".chn", ".tpo", ".ldo", ".vnp", ".aspx", ".php", ".amp")
-_DOMAIN_PATH = re.compile(r"[\w-]+(?:\.[\w-]+)*\.(?:vn|com|net|org|info|tv)/", re.IGNORECASE)
+_DOMAIN_PATH = re.compile(r"(?<![\w.-])(?:[\w-]+\.)+(?:vn|com|net|org|info|tv)/", re.IGNORECASE)
 _URL_TRIM = "\"'()[]<>,;.!?“”‘’"
 
 
@@ -256,25 +330,50 @@ def _is_slug(tok: str) -> bool:
     parts = low.split("-")
     if any(not p or not p.isalnum() for p in parts):
         return False
+    if sum(not p.isdigit() for p in parts) < 2:
+        return False                           # '15-26-29-32-34-38': lottery numbers, a score list
     if len(parts) >= 5:
         return True
     return len(parts) >= 3 and (ext_found or (parts[-1].isdigit() and len(parts[-1]) >= 5)
                                 or (parts[-1][:4] == "post" and parts[-1][4:].isdigit()))
 
 
-def url_spans(line: str) -> list[ChromeSpan]:
-    """Tokens that are URLs, domains with a path, or URL slugs."""
+_URL_CUE = re.compile(r"[-/]|www")
+_URL_MARK = re.compile(r"://|www\.|[a-z0-9]-[a-z0-9]+-|\.(?:vn|com|net|org|info|tv)/|[a-z0-9]-[a-z0-9]+\.(?:html?|chn|tpo|ldo|vnp|aspx|php|amp)",
+                       re.IGNORECASE)
+
+
+def url_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
+    """Tokens that are URLs, domains with a path, or URL slugs, standing alone: a URL the
+    story cites ('xem tại www.example.vn.', 'Website: http://...') is part of a sentence
+    and stays. Candidate tokens are found
+    by a marker regex (a scheme, 'www.', a domain before '/', two hyphens between letters
+    or digits, a hyphen before a web extension), then judged whole."""
     if "-" not in line and "/" not in line and "www" not in line:
         return []
     out = []
-    for start, end, tok in _tokens(line):
+    last_end = -1
+    for m in _URL_CUE.finditer(line):
+        if m.start() < last_end:
+            continue
+        start = line.rfind(" ", 0, m.start()) + 1
+        end = line.find(" ", m.end())
+        end = len(line) if end < 0 else end
+        last_end = end
+        tok = line[start:end]
+        if not ("://" in tok or "www" in tok or tok.count("-") >= 2 or "/" in tok and "." in tok
+                or "-" in tok and "." in tok):
+            continue
+        if _URL_MARK.search(tok) is None:
+            continue
         core = tok.strip(_URL_TRIM)
         if not core:
             continue
         url = "://" in tok or core.lower().startswith("www.") or _DOMAIN_PATH.match(core) is not None
         if not url and "/" in core:
             url = any(_is_slug(seg) for seg in core.split("/") if seg)
-        if url or _is_slug(core):
+        if (url or _is_slug(core)) and not _in_sentence(line, start, end) \
+                and not line[:start].rstrip().endswith(":"):
             out.append(ChromeSpan(start, end, "boilerplate.url", core[:80]))
     return out
 
@@ -287,28 +386,48 @@ _PROMPT_START = re.compile(
     r"click|ấn|tải)(?: vào| ngay)? |xem (?:thêm )?(?:video|clip))", re.IGNORECASE)
 _CHANNEL = re.compile(r"(?<!\w)(?:video|clip|kênh|fanpage|facebook|youtube|zalo|tiktok|google news|instagram|"
                       r"twitter|podcast|ứng dụng|app|chúng tôi)(?!\w)", re.IGNORECASE)
+_CHANNEL_LOW = re.compile(r"(?:video|clip|kênh|fanpage|facebook|youtube|zalo|tiktok|google news|instagram|"
+                          r"twitter|podcast|ứng dụng|app|chúng tôi)(?!\w)")
+_PROMPT_LOOKBACK = 400          # characters: a prompt sentence is at most PROMPT_MAX_WORDS words
 _SENTENCE_BREAK = re.compile(r"[.!?…]+[\"”’)]* +(?=\S)")
 PROMPT_MAX_WORDS = 40
 
 
-def prompt_spans(line: str) -> list[ChromeSpan]:
-    """Sentences that invite the reader to watch or follow the outlet (see module docstring)."""
-    low = line.lower()
-    if not any(cue in low for cue in ("mời", "theo dõi", "đăng k", "like", "follow", "bấm", "nhấn", "click",
-                                      "ấn", "tải", "video", "clip")):
-        return []
-    starts = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(line)]
-    ends = starts[1:] + [len(line)]
+def prompt_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
+    """Sentences that invite the reader to watch or follow the outlet (see module docstring).
+    Found from the channel word back to the start of its sentence (at most
+    _PROMPT_LOOKBACK characters before it), where the invitation must begin."""
+    low = lower_same_length(line) if low is None else low
     out = []
-    for s, e in zip(starts, ends):
+    seen: set[int] = set()
+    for ch in _CHANNEL_LOW.finditer(low):
+        lo = max(0, ch.start() - _PROMPT_LOOKBACK)
+        s = 0 if lo == 0 else -1
+        for br in _SENTENCE_BREAK.finditer(line, lo, ch.start()):
+            s = br.end()
+        if s < 0 or s in seen:
+            continue                           # no sentence start close enough, or done already
+        seen.add(s)
         m = _PROMPT_START.match(line, s)
         if m is None:
             continue
+        nxt = _SENTENCE_BREAK.search(line, m.end())
+        e = nxt.end() if nxt else len(line)
         sentence = line[s:e].rstrip()
         if sentence.count(" ") + 1 > PROMPT_MAX_WORDS or _CHANNEL.search(sentence) is None:
             continue
         out.append(ChromeSpan(s, s + len(sentence), "boilerplate.follow_prompt", sentence[:60]))
+    out.sort()
     return out
+
+
+def lower_same_length(line: str) -> str:
+    """line.lower(), with offsets that still index `line` (a character whose lower case is
+    longer, such as 'İ', stays as it is)."""
+    low = line.lower()
+    if len(low) == len(line):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in line)
 
 
 # -- everything on one line ------------------------------------------------------------------
@@ -316,12 +435,16 @@ def prompt_spans(line: str) -> list[ChromeSpan]:
 _FINDERS = (menu_spans, font_control_spans, player_spans, counter_spans, url_spans, prompt_spans)
 
 
+CHROME_MAX_CHARS = 50_000      # longer lines are not searched (a page's widgets sit in ordinary lines)
+
+
 def find_chrome_spans(line: str) -> list[ChromeSpan]:
     """All chrome spans of one line, sorted and non-overlapping (on overlap the longer wins,
     then the earlier). An empty list means the line has no chrome inside it."""
-    if not line.strip():
+    if not line.strip() or len(line) > CHROME_MAX_CHARS:
         return []
-    found = [s for finder in _FINDERS for s in finder(line)]
+    low = lower_same_length(line)
+    found = [s for finder in _FINDERS for s in finder(line, low)]
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))
     out: list[ChromeSpan] = []
     for s in found:

@@ -7,12 +7,14 @@ alone (no outlet's strings):
 
 - 'site_name': a bare domain ('VnExpress.net', 'www.tuoitre.vn'), a copyright line, or a
   short line naming a publication ('Báo Lao Động', 'Cổng thông tin điện tử Chính phủ'):
-  starts with Báo / Tạp chí / Đài / Cổng thông tin / Trang thông tin / Thời báo, at most 8
-  words, no colon, digit or final punctuation;
+  starts with Báo / Tạp chí / Đài / Cổng thông tin / Trang thông tin / Thời báo followed by a
+  capitalized name (after 'điện tử' / 'thông tin' at most), at most 8 words, no colon, digit
+  or final punctuation ('Báo động tình trạng ...' is a headline);
 - 'menu' / 'section': the whole line is a run of section names (`chrome.menu_spans`), or
   one capitalized section name ('Thể thao', 'KINH DOANH');
 - 'hotline': a contact label ('Hotline:', 'Đường dây nóng', 'Tòa soạn:', 'Email:', 'ĐT:')
-  at the start, or a phone number with 8+ digits in a line of at most 12 words;
+  at the start with its ':' or a phone / e-mail ('ĐT Việt Nam: ...' is the national team),
+  or a phone number with 8+ digits in a line of at most HOTLINE_BARE_MAX_WORDS words;
 - 'credit': 'Theo Reuters', '(Nguồn: TTXVN)', 'Bài và ảnh: ...' of at most 8 words, no comma;
 - 'caption': starts with 'Ảnh:' / 'Ảnh minh họa' / 'Video:' / 'Clip:', or ends with a photo
   credit ('... tại hội nghị. Ảnh: VGP', '(Ảnh: Reuters)');
@@ -87,6 +89,19 @@ _RELATED_CUE = re.compile(r"(?:Xem thêm|Tin liên quan|Đọc thêm|Bài liên 
 _SECTION_TRIM = " |-–—»›>/•·:"
 
 
+HOTLINE_BARE_MAX_WORDS = 6     # a phone number without a label is a contact line only in a line this short
+_PUBLICATION_COMMON = frozenset(["điện", "tử", "online", "thông", "tin"])
+
+
+def _names_a_publication(s: str) -> bool:
+    """'Báo Lao Động', 'Báo điện tử Dân trí', 'Cổng thông tin điện tử Chính phủ': after the
+    publication word, a name in capitals follows (possibly after 'điện tử' / 'thông tin');
+    'Báo động tình trạng ...' is a headline (a lower-case word that is none of those)."""
+    m = _PUBLICATION.match(s)
+    rest = [w for w in s[m.end():].split() if w.lower() not in _PUBLICATION_COMMON]
+    return bool(rest) and rest[0][:1].isupper()
+
+
 def _words(s: str) -> int:
     return len(s.split())
 
@@ -137,7 +152,7 @@ def line_kind(line: str) -> str:
     if _DOMAIN_LINE.fullmatch(s) or (_COPYRIGHT.match(s) and n <= 30):
         return "site_name"
     if (n <= 8 and _PUBLICATION.match(s) and ":" not in s and not any(c.isdigit() for c in s)
-            and not _ends_sentence(s)):
+            and not _ends_sentence(s) and _names_a_publication(s)):
         return "site_name"
     bare = s.strip(_SECTION_TRIM)
     if bare and bare[0].isupper() and bare.lower() in SECTION_NAMES:
@@ -145,9 +160,10 @@ def line_kind(line: str) -> str:
     menus = menu_spans(s)
     if menus and menus[0].start == 0 and menus[-1].end >= len(s.rstrip(_SECTION_TRIM)):
         return "menu"
-    if n <= 20 and _HOTLINE_LABEL.match(s) and (_PHONE.search(s) or "@" in s or ":" in s[:25]):
+    label = _HOTLINE_LABEL.match(s)
+    if n <= 20 and label and (_PHONE.search(s) or "@" in s or label.group().rstrip().endswith((":", "："))):
         return "hotline"
-    if n <= 12 and _PHONE.search(s) and sum(c.isdigit() for c in s) >= 8 and not _ends_sentence(s):
+    if n <= HOTLINE_BARE_MAX_WORDS and _PHONE.search(s) and sum(c.isdigit() for c in s) >= 8 and not _ends_sentence(s):
         return "hotline"
     if s.startswith(_BULLETS) or _RELATED_CUE.match(s):
         return "related"

@@ -6,6 +6,7 @@ whole batch (lines that recur across documents). Steps, in page order:
 
     head.read_head         chrome above the title, the title
     tail.find_tail         the related-list / comment heading that starts the tail
+    tables.table_rows      text-table rows between the head and the tail (kept, kind 'table')
     tail.find_last_prose   the last prose line before it: the article's end
     body.read_body         metadata under the title; lede, body, captions; repeats
     tail.read_after        end markers after the last prose line (credit, byline, ...)
@@ -27,9 +28,10 @@ from transforms.clean.body import read_body
 from transforms.clean.cues import CUE_LINE_MAX_CHARS, SHORT_LINE_WORDS, line_key
 from transforms.clean.head import read_head
 from transforms.clean.inline import split_kept_lines
-from transforms.clean.lines import Line
+from transforms.clean.lines import Line, is_name
 from transforms.clean.rows import Structured
 from transforms.clean.state import PageState
+from transforms.clean.tables import table_rows
 from transforms.clean.tail import find_last_prose, find_tail, read_after, read_tail
 
 RECURRING_MIN_SHARE = 0.01              # structure_batch: share of the batch a recurring line needs
@@ -61,9 +63,18 @@ def structure_article(lines: list[str], recurring: frozenset[str] = frozenset())
     if head.title is not None:
         out.title = head.title.s
         out.title_line_no = head.title.i + 1
+    if head.published_at is not None:
+        out.published_at = head.published_at
+        if head.date_rest and is_name(head.date_rest):
+            out.author = head.date_rest
+    if head.credit is not None:
+        st.set_credit(head.credit)
+    for ln in head.captions:
+        st.keep(ln, "caption")
     tail, tail_kind = find_tail(items, head.start)
-    last = find_last_prose(items, head.start, tail)
-    read_body(st, items, head.start, last, recurring)
+    tables = table_rows(items, head.start, tail)
+    last = find_last_prose(items, head.start, tail, tables)
+    read_body(st, items, head.start, last, recurring, tables)
     read_after(st, items, last, tail, recurring)
     read_tail(st, items, tail, tail_kind, recurring)
     assemble(st, items, split_kept_lines(st))

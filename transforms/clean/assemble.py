@@ -1,15 +1,19 @@
 """Rows of one page, in page order: the title, kept spans and removed spans.
 
 Grain: one page. A kept line becomes one `Paragraph` per kept span and one `Removed` per
-dropped span (inline.py cuts a line into spans; a line it leaves whole is one span). A
-credit prefix such as "(ĐCSVN) - " or "TTO - " at the start of the first paragraph is cut:
-its text fills `credit` and the prefix goes to `removed` as metadata.source_credit with
-its span. A line no step decided (defensive; none is expected) goes to `removed` as
-boilerplate.short_fragment ("unclassified"). Spans index the line as given.
+dropped span (inline.py cuts a line into spans; a line it leaves whole is one span). The
+outlet's credit at the start of the first story paragraph ("(Dân trí) - ", "TTO - ",
+"VOV.VN - ") is cut as boilerplate.outlet_credit and fills `credit` when it is empty; a
+bracketed credit such as "(ĐCSVN) - " at the start of a later paragraph goes to `removed`
+as metadata.source_credit. Site chrome inside any kept span (menus, font controls, player
+codes, counters, URLs, follow prompts) is cut by chrome_cut.cut_chrome. A line no step
+decided (defensive; none is expected) goes to `removed` as boilerplate.short_fragment
+("unclassified"). Spans index the line as given.
 """
 from __future__ import annotations
 
-from transforms.clean.cues import CODE_PREFIX, CREDIT_PREFIX
+from transforms.clean.chrome_cut import cut_chrome, cut_outlet_credit
+from transforms.clean.cues import CREDIT_PREFIX
 from transforms.clean.lines import Line
 from transforms.clean.rows import Paragraph, Removed, Span
 from transforms.clean.state import PageState
@@ -20,16 +24,14 @@ def whole(ln: Line, kind: str = "", reason: str = "", detail: str = "") -> Span:
     return Span(lead, lead + len(ln.s), kind, reason, detail)
 
 
-def cut_credit_prefix(st: PageState, ln: Line, spans: list[Span], first: bool) -> list[Span]:
-    """Cut "(ĐCSVN) - " (any kept lede/body line start) or "TTO - " (first paragraph only)
-    from the first span when it is kept prose; the prefix becomes a removed span."""
+def cut_credit_prefix(st: PageState, ln: Line, spans: list[Span]) -> list[Span]:
+    """Cut "(ĐCSVN) - " from the start of a later kept lede/body line when it is kept
+    prose; the prefix becomes a removed span (metadata.source_credit)."""
     if not spans or not spans[0].kept or spans[0].kind not in ("lede", "body"):
         return spans
     sp = spans[0]
     text = ln.raw[sp.start:sp.end]
     m = CREDIT_PREFIX.match(text)
-    if m is None and first:
-        m = CODE_PREFIX.match(text)
     if m is None or m.end() >= len(text):
         return spans
     credit = m.group(1).strip()
@@ -44,9 +46,19 @@ def assemble(st: PageState, items: list[Line], spans_of: dict[int, list[Span]]) 
     """Write title, paragraphs and removed rows of `st.out` in page order."""
     out = st.out
     kept_spans: dict[int, list[Span]] = {}
+    first_story = next((n for n, (_, kind) in enumerate(st.kept) if kind in ("lede", "body")), -1)
     for n, (ln, kind) in enumerate(st.kept):
         spans = spans_of.get(ln.i) or [whole(ln, kind)]
-        kept_spans[ln.i] = cut_credit_prefix(st, ln, spans, first=n == 0)
+        if n == first_story:
+            rest = " ".join(other.s for m, (other, k) in enumerate(st.kept) if m != n and k != "table")
+            spans, credit = cut_outlet_credit(ln.raw, spans, rest)
+            if credit is not None and st.out.credit is None:
+                st.out.credit = credit
+            if credit is None:
+                spans = cut_credit_prefix(st, ln, spans)
+        else:
+            spans = cut_credit_prefix(st, ln, spans)
+        kept_spans[ln.i] = cut_chrome(ln.raw, spans)
     for ln in items:
         no = ln.i + 1
         if st.title is not None and ln.i == st.title.i:

@@ -8,17 +8,21 @@ before the first paragraph fills `author` (metadata.byline). Captions are kept w
 'caption': a line carrying a photo credit ("... Ảnh: Vũ Chi", "(Nguồn: TTXVN)", "Ảnh minh
 họa."), or a line without sentence-final punctuation of CAPTION_MIN_WORDS..CAPTION_MAX_WORDS
 words that sits between paragraphs; shorter unpunctuated lines there are sub-headings
-(body). A line that is only a credit ("Tin ảnh: Mạnh Hùng") is boilerplate.photo_credit.
+(body); a story paragraph ending in 'Nguồn: <name>' is not a caption
+(`story_with_source_note`). A line that is only a credit ("Tin ảnh: Mạnh Hùng") is boilerplate.photo_credit.
 The lede is the first kept paragraph when the page has a title and that paragraph is prose
-of at most LEDE_MAX_WORDS words. Repeats go to `removed` (repeats.py).
+of at most LEDE_MAX_WORDS words. Rows of a text table (tables.table_rows) are kept whole
+with kind 'table' before any other rule looks at them. Repeats go to `removed` (repeats.py).
 """
 from __future__ import annotations
 
+from transforms.chrome import find_chrome_spans
 from transforms.dates import parse_date_line
 from transforms.clean.cues import INLINE_RELATED
 from transforms.clean.lines import (
     CAPTION_MAX_WORDS, Line, byline_name, chrome_reason, credit_line, is_caption_credit, is_name,
-    is_navigation, is_photo_credit_only)
+    is_navigation, is_photo_credit_only, source_note_start)
+from transforms.clean.sentences import sentence_ends
 from transforms.clean.state import PageState
 
 CAPTION_MIN_WORDS = 9                   # shorter unpunctuated lines between paragraphs are sub-headings
@@ -43,14 +47,55 @@ def date_line_reason(st: PageState, ln: Line, in_head: bool) -> tuple[str, str] 
     return "boilerplate.short_fragment", "date line inside the article; not published_at"
 
 
-def read_body(st: PageState, items: list[Line], start: int, last: int, recurring: frozenset[str]) -> None:
+WIDGET_LINE_MAX_WORDS = 12
+
+
+def whole_line_chrome(ln: Line) -> tuple[str, str] | None:
+    """(reason, detail) when a short line is nothing but site widgets ('A- A A+',
+    '2.345 lượt xem', '00:00 / 02:35'): chrome.find_chrome_spans covers every letter and
+    digit of it. Checked before the byline rule, which would read 'A- A A+' as a name."""
+    if not ln.short or ln.words > WIDGET_LINE_MAX_WORDS:
+        return None
+    found = find_chrome_spans(ln.s)
+    if not found:
+        return None
+    pos = 0
+    for sp in found:
+        if any(c.isalnum() for c in ln.s[pos:sp.start]):
+            return None
+        pos = sp.end
+    if any(c.isalnum() for c in ln.s[pos:]):
+        return None
+    return found[0].reason, found[0].detail
+
+
+def story_with_source_note(ln: Line, in_head: bool) -> bool:
+    """A story paragraph ending in a source note ('... nằm bất tỉnh. Nguồn: Facebook'): the
+    first paragraph, or two or more sentences before the note. It stays body (the note is
+    cut by inline.py as metadata.source_credit); a one-sentence line between paragraphs
+    with such a note is a caption."""
+    at = source_note_start(ln.s)
+    if at is None:
+        return False
+    return in_head or len(sentence_ends(ln.s, 0, at)) >= 2
+
+
+def read_body(st: PageState, items: list[Line], start: int, last: int, recurring: frozenset[str],
+              tables: frozenset[int] = frozenset()) -> None:
     in_head = True                                 # before the first kept paragraph
     seen_prose = False
     for j in range(start, last + 1):
         ln = items[j]
+        if j in tables:
+            st.keep(ln, "table")                   # a text-table row: no fragment/short-line rule
+            continue
         chrome = chrome_reason(ln) if ln.short or ln.s.isascii() else None
         if chrome:
             st.remove(ln, *chrome)
+            continue
+        widget = whole_line_chrome(ln)
+        if widget:
+            st.remove(ln, *widget)
             continue
         if ln.short and not ln.prose and is_navigation(ln, strict=True):
             st.remove(ln, "boilerplate.navigation")
@@ -79,8 +124,9 @@ def read_body(st: PageState, items: list[Line], start: int, last: int, recurring
         if ln.key and ln.key in recurring and not ln.prose:
             st.remove(ln, "boilerplate.recurring_line")
             continue
-        if is_caption_credit(ln) or (seen_prose and not ln.ends
-                                       and CAPTION_MIN_WORDS <= ln.words <= CAPTION_MAX_WORDS):
+        if is_caption_credit(ln) and not story_with_source_note(ln, in_head):
+            kind = "caption"
+        elif seen_prose and not ln.ends and CAPTION_MIN_WORDS <= ln.words <= CAPTION_MAX_WORDS:
             kind = "caption"
         else:
             kind = "body"

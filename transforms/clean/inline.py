@@ -21,6 +21,8 @@ step finds those pieces by their features, not by one site's strings:
 - "Video: <title>", "Clip: <title>", "Nguồn video: <name>": boilerplate.video_label; ">> Xem
   thêm: <headline>", "Tin liên quan: <headline>": boilerplate.related_list. A label whose
   title has no clear end within LABEL_MAX_WORDS words is left in the text;
+- "Nguồn: <name>" (no brackets) that ends the line after a sentence is a source note:
+  metadata.source_credit, fills `credit`; the sentence before it stays story text;
 - after the last sentence of the article's last body line, a byline or source note
   (tail.parse_tail_note: "Thống Nhất", "Hòa Lê (T/h)", "Bích Lan/VOV.VN", "Theo VnExpress",
   "Tin, ảnh: HOÀI PHƯƠNG", "Nhóm PV") goes to `removed` as metadata.byline or
@@ -353,6 +355,11 @@ def split_text(text: str, kind: str, last: bool,
             cuts.append(Span(start, end, reason="metadata.byline", detail=parsed[0] or name))
         elif role == _IN_PHOTO:
             cuts.append(Span(start, end, kind="caption"))
+        elif m.label in ("Nguồn", "NGUỒN") and opener == "" and not text[end:].strip(" ."):
+            # "... nằm bất tỉnh. Nguồn: Facebook" ends the line: a source note, not a caption
+            name = text[text.index(":", m.end) + 1:end].strip().rstrip(".")
+            author_credit.append((None, name))
+            cuts.append(Span(start, end, reason="metadata.source_credit", detail=name))
         else:
             stop = start                   # the caption ends where the credit starts
             while stop > pos and text[stop - 1] in " -–—:|":

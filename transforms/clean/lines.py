@@ -78,6 +78,8 @@ def is_tag_line(ln: Line) -> bool:
         return True
     if ln.ends or ln.words > 30 or not s[0].isalpha() or not s[0].islower():
         return False
+    if any(c.isupper() for c in s[1:4]):
+        return False                        # 'iPhone 8, iPhone X ra mắt': a brand starts a headline
     parts = [p.strip() for p in TAG_SPLIT.split(s)]
     return len(parts) >= 2 and all(p and p.count(" ") < 6 for p in parts)
 
@@ -216,6 +218,30 @@ def is_caption_credit(ln: Line) -> bool:
     if not any(mark in ln.s for mark in _CREDIT_MARKS):
         return False
     return bool(CAPTION_START.match(ln.s) or CAPTION_CREDIT_END.search(ln.s))
+
+
+SOURCE_NOTE_MAX_WORDS = 8
+
+
+def source_note_start(s: str) -> int | None:
+    """Offset of a source note 'Nguồn: <name>' that ends line `s` after a sentence
+    ('... nằm bất tỉnh. Nguồn: Facebook'), else None. '(Nguồn: ...)' in brackets and
+    'Nguồn ảnh:' are photo credits, not source notes."""
+    i = s.rfind("Nguồn")
+    if i <= 0:
+        return None
+    j = i
+    while j > 0 and s[j - 1] == " ":
+        j -= 1
+    if j == i or s[j - 1] not in ".!?…\"”’":
+        return None
+    rest = s[i + len("Nguồn"):].lstrip(" ")
+    if not rest.startswith(":"):
+        return None
+    name = rest[1:].strip().rstrip(".")
+    if not name or "(" in name or ")" in name or len(name.split()) > SOURCE_NOTE_MAX_WORDS:
+        return None
+    return i
 
 
 def is_title_like(ln: Line) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from transforms.clean.cues import line_key
+from transforms.headline import repeats_title
 from transforms.clean.lines import Line
 
 NEAR_REPEAT_MIN_WORDS = 8               # below this, only exact (normalized) repeats count
@@ -77,6 +78,9 @@ class RepeatTracker:
             k = ln.s[:MAX_WORDSET_CHARS].lower()
         if self.title_key and k == self.title_key:
             return "dedup.repeated_title"
+        if self.title is not None and not ln.short and len(ln.s) <= 2 * len(self.title.s) + 10 \
+                and repeats_title(self.title.s, ln.s):
+            return "dedup.repeated_title"         # a long title again, in another case
         if k in self.kept_keys:
             prev = self.kept_keys[k]
             if kind == "caption":

@@ -35,11 +35,14 @@ def find_tail(items: list[Line], start: int) -> tuple[int, str]:
     return len(items), "related"
 
 
-def find_last_prose(items: list[Line], start: int, tail: int) -> int:
-    """Index of the last prose line before the tail (tail - 1 when there is none)."""
+def find_last_prose(items: list[Line], start: int, tail: int, tables: frozenset[int] = frozenset()) -> int:
+    """Index of the last prose line before the tail (tail - 1 when there is none). A text
+    table's row (`tables`, item indices) after some prose counts as article text: a table
+    that ends the story is kept, not read as the tail."""
+    prose_seen = any(items[j].prose for j in range(start, tail)) if tables else False
     for j in range(tail - 1, start - 1, -1):
         ln = items[j]
-        if ln.prose and not (ln.short and chrome_reason(ln)):
+        if (ln.prose and not (ln.short and chrome_reason(ln))) or (prose_seen and j in tables):
             return j
     return tail - 1
 

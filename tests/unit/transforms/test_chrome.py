@@ -35,11 +35,16 @@ def cut(line: str) -> list[tuple[str, str]]:
     ("Clip ghi lại vụ việc 1.234 lượt xem", [("1.234 lượt xem", "boilerplate.view_counter")]),
     ("12K views | 56 bình luận", [("12K views", "boilerplate.view_counter"), ("56 bình luận", "boilerplate.view_counter")]),
     # URLs and slugs
-    ("Xem tại https://tuoitre.vn/gia-xang-tang-20170515.htm nhé",
+    # a URL inside a sentence or after a label is what the story cites: it stays (cutting it
+    # left labels such as 'Facebook:' alone in the body, and removed cited sources)
+    ("Xem tại https://tuoitre.vn/gia-xang-tang-20170515.htm nhé", []),
+    ("Giá xăng tăng. https://tuoitre.vn/gia-xang-tang-20170515.htm Người dân lo lắng.",
      [("https://tuoitre.vn/gia-xang-tang-20170515.htm", "boilerplate.url")]),
+    ("Bộ Văn hóa - Thể thao - Du lịch vừa ban hành quy định mới.", []),
+    ("Kết quả: 15-26-29-32-34-38.", []),
     ("thu-tuong-chu-tri-hoi-nghi-truc-tuyen-voi-dia-phuong-post123456.html",
      [("thu-tuong-chu-tri-hoi-nghi-truc-tuyen-voi-dia-phuong-post123456.html", "boilerplate.url")]),
-    ("Nguồn: baochinhphu.vn/Thoi-su/Thu-tuong/123.vgp", [("baochinhphu.vn/Thoi-su/Thu-tuong/123.vgp", "boilerplate.url")]),
+    ("Nguồn: baochinhphu.vn/Thoi-su/Thu-tuong/123.vgp", []),
     # watch / follow prompts (vietnamnet, tuoitre, nld)
     ("Trận đấu kết thúc với tỉ số 2-1. Mời quý độc giả xem video bàn thắng dưới đây.",
      [("Mời quý độc giả xem video bàn thắng dưới đây.", "boilerplate.follow_prompt")]),

@@ -53,7 +53,7 @@ def check_accounting(lines: list[str], r: Structured) -> None:
     for x in r.removed:
         assert x.reason in REMOVED_REASONS and x.text == lines[x.line_no - 1][x.char_start:x.char_end]
     kinds = [p.kind for p in r.paragraphs]
-    assert set(kinds) <= {"lede", "body", "caption"}
+    assert set(kinds) <= {"lede", "body", "caption", "table"}
     assert kinds.count("lede") <= 1 and ("lede" not in kinds or kinds[0] == "lede")
     order = [(p.line_no, p.char_start) for p in r.paragraphs]
     assert order == sorted(order)

@@ -26,7 +26,7 @@ from typing import Callable
 import pyarrow as pa
 import pytest
 
-TRANSFORM_MODULES = ["clean.cues", "clean.lines", "clean.inline", "clean.tail", "dates", "normalize", "decode", "langid", "features", "dedup", "segment",
+TRANSFORM_MODULES = ["clean.cues", "clean.lines", "clean.inline", "clean.tail", "chrome", "headline", "text_tables", "dates", "normalize", "decode", "langid", "features", "dedup", "segment",
                      "pipeline"]
 N = 25_000                # the small size; the large one is 4 * N = 100k characters
 RATIO = 8.0               # linear is 4x; quadratic is 16x
