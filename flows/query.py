@@ -163,10 +163,11 @@ def _run_to_text(con, statements, fmt, out, max_rows, max_width) -> ScriptResult
         with _failing(con, no, len(statements), text):
             if fmt == "table":
                 body, count = _box(rel, max_rows, max_width, out), None
-            elif fmt == "markdown":
-                body, count = _markdown(rel), None
             else:
-                body, count = _copy_text(rel, fmt)
+                # run the statement once, now: rendering names the result as a view, and a
+                # lazy relation over information_schema would then list that view as well
+                rel = con.from_arrow(rel.to_arrow_table())
+                body, count = (_markdown(rel), None) if fmt == "markdown" else _copy_text(rel, fmt)
         if fmt in ("table", "markdown"):
             body = ("\n" if shown else "") + body.rstrip("\n") + "\n"
         out.write(body)

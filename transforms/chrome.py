@@ -389,7 +389,7 @@ _CHANNEL = re.compile(r"(?<!\w)(?:video|clip|kênh|fanpage|facebook|youtube|zalo
 _CHANNEL_LOW = re.compile(r"(?:video|clip|kênh|fanpage|facebook|youtube|zalo|tiktok|google news|instagram|"
                           r"twitter|podcast|ứng dụng|app|chúng tôi)(?!\w)")
 _PROMPT_LOOKBACK = 400          # characters: a prompt sentence is at most PROMPT_MAX_WORDS words
-_SENTENCE_BREAK = re.compile(r"[.!?…]+[\"”’)]* +(?=\S)")
+_SENTENCE_BREAK = re.compile(r"(?<![.!?…])[.!?…]+[\"”’)]* +(?=\S)")   # from a run's first mark: linear
 PROMPT_MAX_WORDS = 40
 
 

@@ -71,7 +71,9 @@ TITLE_MIN_WORDS = 2
 TITLE_MAX_WORDS = 40
 PROSE_MIN_WORDS = 4
 
-_DOMAIN_LINE = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)*\.(?:vn|com|net|org|info|tv)/?", re.IGNORECASE)
+# starts only where no name character is behind (linear on runs like 'a.a.a.a'); used with fullmatch
+_DOMAIN_LINE = re.compile(r"(?<![\w.-])(?:https?://)?(?:www\.)?(?:[\w-]+\.)+(?:vn|com|net|org|info|tv)/?",
+                          re.IGNORECASE)
 _PUBLICATION = re.compile(r"(?:Báo|Tạp chí|Đài|Cổng thông tin|Trang thông tin|Thời báo|Tuần báo|Nhật báo|Kênh)"
                           r"(?!\w)", re.IGNORECASE)
 _COPYRIGHT = re.compile(r"(?:©|\(c\)|Copyright|Bản quyền thuộc|Giấy phép (?:số|hoạt động))", re.IGNORECASE)
