@@ -292,7 +292,11 @@ def test_a_truncated_parquet_file_stops_the_run_with_one_line(seeded, tmp_path, 
     assert str(victim.relative_to(wh)) in line and "--full-refresh" in line
     assert file_state(wh) == before
     r = cli("query", "select count(*) from paragraphs", "--warehouse", str(wh))
-    one_line_error(r.returncode, r.stderr, 2)
+    # a query error is printed whole (the statement, DuckDB's message, a hint): one `newsetl:`
+    # line heads it, no traceback, and it names the damaged file
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert [l for l in r.stderr.splitlines() if l.startswith("newsetl: ")] == [r.stderr.splitlines()[0]], r.stderr
+    assert victim.name in r.stderr, r.stderr
     # what the message says to do works
     victim.unlink()
     assert run_etl(src, wh, full_refresh=True).is_completed()
