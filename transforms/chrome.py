@@ -52,8 +52,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from importlib import resources
 from typing import NamedTuple
+
+from transforms import lexicon
 
 __all__ = ["ChromeSpan", "find_chrome_spans", "outlet_credit_prefix", "menu_spans", "font_control_spans",
            "player_spans", "counter_spans", "url_spans", "prompt_spans", "SECTION_NAMES"]
@@ -66,14 +67,8 @@ class ChromeSpan(NamedTuple):
     detail: str
 
 
-def _load_sections() -> frozenset[str]:
-    text = resources.files("transforms").joinpath("lexicon", "navigation.txt").read_text(encoding="utf-8")
-    names = {unicodedata.normalize("NFC", ln.strip().lower()) for ln in text.splitlines()
-             if ln.strip() and not ln.startswith("#")}
-    return frozenset(names)
-
-
-SECTION_NAMES = _load_sections()
+# section names through the one lexicon loader (transforms/lexicon.py), lower-cased for matching
+SECTION_NAMES = frozenset(unicodedata.normalize("NFC", c.lower()) for c in lexicon.cues("navigation.txt"))
 _MAX_NAME_WORDS = max(n.count(" ") + 1 for n in SECTION_NAMES)
 _TOKEN = re.compile(r"\S+")
 _SEPARATORS = frozenset("| - – — » › > >> / • · :: ||".split())

@@ -161,41 +161,37 @@ class Warehouse:
         from flows.warehouse.staging import _manifest_sums
         sums = _manifest_sums(base)
         for table in tables:
-            if sums:
-                try:
-                    files = self.table_files(table, base)
-                except OSError as e:
-                    raise fs_error(e, f"read table {table} in", base) from None
-                for f in files:
-                    want = sums.get(f.relative_to(base).as_posix())
-                    if want is None:        # put there behind the runs' back: the footer and
-                        continue            # schema check below and the load gate's counts judge it
-                    try:
-                        got = file_sha256(f)
-                    except OSError as e:
-                        raise faults.corrupt(f, self.root, table, f"cannot be read: {e.strerror}") from None
-                    if got != want:
-                        raise faults.corrupt(f, self.root, table, "its bytes differ from the sha256 recorded "
-                                                                  "when it was published")
-        for table in tables:
             declared = file_schema(table)
             try:
                 files = self.table_files(table, base)
             except OSError as e:
                 raise fs_error(e, f"read table {table} in", base) from None
             for f in files:
-                try:
-                    got = pq.read_schema(f)
-                except (pa.ArrowException, OSError) as e:
-                    why = str(e).splitlines()[0].split(". Either")[0].replace(f"'{f}': ", "")
-                    raise faults.corrupt(f, self.root, table, why) from None
-                for col in got:
-                    i = declared.get_field_index(col.name)
-                    if i < 0:
-                        raise faults.corrupt(f, self.root, table, f"unknown column {col.name}")
-                    if not col.type.equals(declared.field(i).type):
-                        raise faults.corrupt(f, self.root, table, f"column {col.name} is {col.type}, "
-                                                            f"declared {declared.field(i).type}")
+                want = sums.get(f.relative_to(base).as_posix())
+                if want is not None:        # a file put there behind the runs' back has no sum:
+                    try:                    # the schema check below and the load gate judge it
+                        got = file_sha256(f)
+                    except OSError as e:
+                        raise faults.corrupt(f, self.root, table, f"cannot be read: {e.strerror}") from None
+                    if got != want:
+                        raise faults.corrupt(f, self.root, table, "its bytes differ from the sha256 recorded "
+                                                                  "when it was published")
+                self._check_schema(f, table, declared)
+
+    def _check_schema(self, f: Path, table: str, declared: pa.Schema) -> None:
+        """The footer reads and every column is declared with its type; else CorruptFile."""
+        try:
+            got = pq.read_schema(f)
+        except (pa.ArrowException, OSError) as e:
+            why = str(e).splitlines()[0].split(". Either")[0].replace(f"'{f}': ", "")
+            raise faults.corrupt(f, self.root, table, why) from None
+        for col in got:
+            i = declared.get_field_index(col.name)
+            if i < 0:
+                raise faults.corrupt(f, self.root, table, f"unknown column {col.name}")
+            if not col.type.equals(declared.field(i).type):
+                raise faults.corrupt(f, self.root, table, f"column {col.name} is {col.type}, "
+                                                          f"declared {declared.field(i).type}")
 
     # -- writing --------------------------------------------------------------------------
     def begin(self, run_id: str, full_refresh: bool = False) -> "Staging":
