@@ -252,7 +252,7 @@ def _fail(wh: Warehouse, staging: Staging, audit: gates.AuditLog, stats: RunStat
     stage = next((r.stage for r in audit.reports if r.blocking), "transform")
     gate_failed_task.with_options(task_run_name=f"gate-{stage}")(message, return_state=True)
     staging.discard()
-    failed = wh.begin(stats.run_id + "-failed")
+    failed = Staging(wh, stats.run_id + "-failed")   # the current version was verified by begin()
     failed.build(Changes(audit={"dq_results": audit.table(), "runs": record("failed", message)}))
     final = failed.publish()
     docs = audit.build_docs(wh.root / "docs")              # a failed run gets its docs too
