@@ -3,12 +3,13 @@
 zstd, rows sorted by each table's SORT_KEYS (deterministic files for the same input, and
 min/max statistics that let DuckDB skip row groups), row groups of about ROW_GROUP_BYTES, a
 file split past MAX_FILE_ARROW_BYTES, the Arrow schema of transforms/tables.py plus
-`newsetl.schema_version` in the footer. Also the few file-system helpers the store and the
-staging share (fsync, hard links, listing).
+`newsetl.schema_version` in the footer. Also what the store and the staging share: the
+file-system helpers (fsync, hard links, listing) and the sha256 sums of a version's manifest.
 """
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 from pathlib import Path
@@ -118,6 +119,23 @@ def file_sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def manifest_sums(version: Path | None) -> dict[str, str]:
+    """The sha256 per file (path relative to the version folder) recorded in a version's
+    _manifest.json; {} for no version, a version without a manifest or from before manifests
+    had sums, or a manifest that cannot be read (its files then get the schema check only)."""
+    if version is None:
+        return {}
+    try:
+        return json.loads((version / "_manifest.json").read_text()).get("sha256", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def row_count(files: list[Path]) -> int:
+    """Rows in these Parquet files, from their footers (no data is read)."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
 def fsync(path: Path, directory: bool = False) -> None:

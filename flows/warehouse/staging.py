@@ -8,7 +8,7 @@ the current version that no change touches are hard links, never copies; files h
 replaced row (or an article whose duplicate_of changes) are rewritten; staged files move in as
 they are. `publish()` hands the built version to the warehouse (store.py), which makes it
 current in one atomic step. The warehouse object is duck-typed here (root, current, read,
-table_files, row_count, publish) so this module does not import the store.
+publish) so this module does not import the store.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from flows.errors import WarehouseError
 from flows.warehouse.faults import crash_point, fs_error
 from flows.warehouse.files import (MAX_FILES_PER_PARTITION, SMALL_FILE_BYTES, conform, file_schema, file_sha256, link,
-                                   parquet_files, read_file, write)
+                                   manifest_sums, parquet_files, read_file, row_count, write)
 from transforms.tables import ALL_TABLES, DATA_TABLES as T_DATA, PARTITIONED, SCHEMA_VERSION, UNKNOWN_PART
 
 
@@ -125,13 +125,18 @@ class Staging:
 
     def _build(self, changes: Changes, only: set[str] | None) -> Path:
         cur = self.wh.current
-        if only is None or not (self.version_dir / "_manifest.json").exists():
+        manifest = self.version_dir / "_manifest.json"
+        if only is None or not manifest.exists():
             if self.version_dir.exists():
                 shutil.rmtree(self.version_dir)
             self.version_dir.mkdir(parents=True)
             tables = list(ALL_TABLES)
-        else:
+            counts, sums = {}, {}
+        else:               # the first build counted and summed the tables not rebuilt now
             tables = [t for t in ALL_TABLES if t in only]
+            built = json.loads(manifest.read_text())
+            counts = built["tables"]
+            sums = {k: v for k, v in built.get("sha256", {}).items() if k.split("/", 1)[0] not in tables}
         gone_ids: set[str] = set()
         touched_parts: set[str] = set()
         if (changes.replaced_paths or changes.duplicate_of) and not changes.drop_all_data:
@@ -142,6 +147,7 @@ class Staging:
                 old_articles["source_path"], pa.array(sorted(changes.replaced_paths), pa.string()))).to_pylist())
             id_to_part = dict(zip(old_articles["article_id"].to_pylist(), old_articles["part"].to_pylist()))
             touched_parts = {id_to_part[i] for i in gone_ids | set(changes.duplicate_of) if i in id_to_part}
+        files: dict[str, list[Path]] = {}               # each table's files in the version, listed once
         for table in tables:
             out = self.version_dir / table
             if out.exists():
@@ -154,27 +160,26 @@ class Staging:
             else:
                 base = None if (changes.drop_all_data and table in T_DATA) else cur
                 self._merge_table(table, base, out, changes, gone_ids, touched_parts)
-            if not any(out.rglob("*.parquet")):
+            files[table] = parquet_files(out)
+            if not files[table]:
                 dest = out / f"part={UNKNOWN_PART}" if table in PARTITIONED else out
-                write(table, dest, "empty", file_schema(table).empty_table())
+                files[table] = write(table, dest, "empty", file_schema(table).empty_table())
             crash_point(f"after_merge:{table}")
-        manifest = self.version_dir / "_manifest.json"
-        counts = json.loads(manifest.read_text())["tables"] if manifest.exists() else {}
-        for table in tables:                          # the others were counted by the first build
-            files = self.wh.table_files(table, self.version_dir)
-            counts[table] = {"rows": self.wh.row_count(table, self.version_dir), "files": len(files),
-                             "bytes": sum(f.stat().st_size for f in files)}
-        # sha256 per file, checked by Warehouse.verify before the next run reads or links it:
-        # damage inside a file (its footer intact) is found before anything is built on it
-        old = json.loads(manifest.read_text()).get("sha256", {}) if manifest.exists() else {}
-        cur_sums = _manifest_sums(cur)
-        sums = {k: v for k, v in old.items() if k.split("/", 1)[0] not in tables}
+        # rows/files/bytes per table, and a sha256 per file, checked by Warehouse.verify before
+        # the next run reads or links it: damage inside a file (its footer intact) is found
+        # before anything is built on it. A file linked from the current version keeps the sum
+        # recorded there (verified by begin()); a file this run wrote is hashed.
+        cur_sums = manifest_sums(cur)
         for table in tables:
-            for f in self.wh.table_files(table, self.version_dir):
+            size = 0
+            for f in files[table]:
+                st = f.stat()
+                size += st.st_size
                 rel = f.relative_to(self.version_dir).as_posix()
-                linked = cur is not None and f.stat().st_nlink > 1 and rel in cur_sums
+                linked = cur is not None and st.st_nlink > 1 and rel in cur_sums
                 sums[rel] = cur_sums[rel] if linked else file_sha256(f)
-        (self.version_dir / "_manifest.json").write_text(json.dumps(
+            counts[table] = {"rows": row_count(files[table]), "files": len(files[table]), "bytes": size}
+        manifest.write_text(json.dumps(
             {"run_id": self.run_id, "schema_version": SCHEMA_VERSION, "tables": counts, "sha256": sums}, indent=1))
         crash_point("after_build")
         return self.version_dir
@@ -235,16 +240,6 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _manifest_sums(version: Path | None) -> dict[str, str]:
-    """The sha256 per file recorded in a version's manifest ({} for versions before it)."""
-    if version is None:
-        return {}
-    try:
-        return json.loads((version / "_manifest.json").read_text()).get("sha256", {})
-    except (OSError, ValueError):
-        return {}
 
 
 def _delete_key(table: str, changes: Changes, gone_ids: set[str]) -> tuple[str, set[str]]:

@@ -31,7 +31,8 @@ import pyarrow.parquet as pq
 from flows.errors import CorruptFile, WarehouseError
 from flows.warehouse import catalog, faults
 from flows.warehouse.faults import crash_point, fs_error
-from flows.warehouse.files import file_schema, file_sha256, fsync, parquet_files, version_key
+from flows.warehouse.files import (file_schema, file_sha256, fsync, manifest_sums, parquet_files, row_count,
+                                   version_key)
 from flows.warehouse.staging import Staging
 from transforms.tables import ALL_TABLES, DATA_TABLES as T_DATA, PARTITIONED
 
@@ -148,7 +149,7 @@ class Warehouse:
         return pc.sum(pc.is_in(t["source_path"], pa.array(sorted(paths), pa.string()))).as_py() or 0
 
     def row_count(self, table: str, version: Path | None = None) -> int:
-        return sum(pq.ParquetFile(f).metadata.num_rows for f in self.table_files(table, version))
+        return row_count(self.table_files(table, version))
 
     def verify(self, version: Path | None = None, tables: Iterable[str] = ALL_TABLES) -> None:
         """Check every file of a version (the current one by default): its bytes against the
@@ -158,8 +159,7 @@ class Warehouse:
         base = version or self.current
         if base is None:
             return
-        from flows.warehouse.staging import _manifest_sums
-        sums = _manifest_sums(base)
+        sums = manifest_sums(base)
         for table in tables:
             declared = file_schema(table)
             try:
