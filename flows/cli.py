@@ -207,12 +207,15 @@ def docs(
 
 @app.command()
 def serve(
-    config: Path = typer.Option(Path("config/newsetl.toml"), "--config", help="deployment config (schedule, parameters)"),
+    config: Path = typer.Option(Path("prefect.yaml"), "--config",
+                                help="the prefect.yaml to read the deployment from (schedule, parameters)"),
+    deployment: Optional[str] = typer.Option(None, "--deployment",
+                                             help="which of its deployments, by name (default: the first)"),
 ) -> None:
-    """Serve the news-etl deployment on its cron schedule (Ctrl-C stops it)."""
+    """Serve a deployment of prefect.yaml on its cron schedule (Ctrl-C stops it)."""
     from flows.serve import serve_deployment
     try:
-        serve_deployment(config)
+        serve_deployment(config, deployment)
     except NewsetlError as e:
         _die(str(e), e.exit_code)
 

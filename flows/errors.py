@@ -3,7 +3,7 @@
     NewsetlError                  exit 2   bad arguments or environment, one line
     ├── UsageError                exit 2   a bad option value, a missing source folder
     │   ├── SourceError           exit 2   a source URL without backend, not found, not a folder
-    │   └── ConfigError           exit 2   config/newsetl.toml cannot be used
+    │   └── ConfigError           exit 2   prefect.yaml, or a worker's NEWSETL_HOME, cannot be used
     ├── WarehouseError            exit 2   the warehouse cannot be used as asked
     │   ├── WarehouseUnwritable   exit 2   disk full, permission denied, read-only
     │   ├── CorruptFile           exit 2   a Parquet file cannot be read or has a foreign schema

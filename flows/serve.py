@@ -1,19 +1,20 @@
 """Scheduled runs: `newsetl serve`.
 
-`serve` registers the `news-etl/<name>` deployment (cron schedule + parameters from
-config/newsetl.toml) with the Prefect API in PREFECT_API_URL and then polls it for scheduled
-runs with Prefect's own runner (`prefect.serve`); each run executes in a subprocess of the
-serving process. It stops on Ctrl-C (SIGINT) or SIGTERM with a one-line message and exit
-code 0. The local UI is flows/ui.py.
+`serve` registers one deployment of prefect.yaml (`news-etl/<name>`: its cron schedule,
+parameters, tags, description and concurrency limit) with the Prefect API in PREFECT_API_URL
+and then polls it for scheduled runs with Prefect's own runner (`prefect.serve`); each run
+executes in a subprocess of the serving process. prefect.yaml is the one configuration source:
+`prefect deploy` reads the same file to register the deployment for a work pool instead. It
+stops on Ctrl-C (SIGINT) or SIGTERM with a one-line message and exit code 0. The local UI is
+flows/ui.py.
 
-Bad config is a usage error: one line on stderr, exit code 2.
+Bad config is a usage error: one line on stderr naming the file and the key, exit code 2.
 """
 from __future__ import annotations
 
 import inspect
 import logging
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,19 @@ from flows.errors import ConfigError
 from flows.procs import api_healthy, die, exit_without_finalizing, term_as_interrupt
 
 FLOW_NAME = "news-etl"
+ENTRYPOINT = "flows/etl.py:news_etl"
 # Flow parameters that make no sense in a scheduled run (nobody watches a progress bar).
 _NOT_CONFIGURABLE = {"progress"}
 _PATH_PARAMETERS = ("source", "warehouse")
+# The keys Prefect 3.9 reads in prefect.yaml (prefect/cli/deploy/_models.py), at the top level
+# and in one entry of `deployments:`. Prefect ignores any other key; serve names it, since a
+# misspelt `schedules:` would otherwise leave the deployment without a schedule.
+_TOP_KEYS = {"name", "prefect-version", "build", "push", "pull", "deployments", "definitions"}
+_DEPLOYMENT_KEYS = {"name", "version", "version_type", "tags", "description", "schedule", "schedules",
+                    "paused", "concurrency_limit", "flow_name", "entrypoint", "parameters",
+                    "enforce_parameter_schema", "build", "push", "pull", "work_pool", "triggers", "sla"}
+# What serve takes from a schedule entry (prefect.yaml also allows interval and rrule schedules).
+_SCHEDULE_KEYS = {"cron", "timezone", "active"}
 
 __all__ = ["ConfigError", "DeploymentConfig", "load_config", "build_deployment", "register_deployment",
            "serve_deployment"]
@@ -42,66 +53,133 @@ class DeploymentConfig:
     parameters: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = (FLOW_NAME,)
     description: str = ""
+    concurrency_limit: int = 1
 
     @property
     def full_name(self) -> str:
         return f"{FLOW_NAME}/{self.name}"
 
 
-def load_config(path: Path, base: Path | None = None) -> DeploymentConfig:
-    """Read config/newsetl.toml; relative `source`/`warehouse` become absolute against `base`
-    (default: the current directory), so a scheduled run does not depend on its cwd."""
+def load_config(path: Path, deployment: str | None = None, base: Path | None = None) -> DeploymentConfig:
+    """Read the deployment named `deployment` (default: the first) from `path`, a prefect.yaml.
+
+    Taken from the entry: name, description, tags, parameters, concurrency_limit (default 1)
+    and its one cron schedule (cron, timezone, active); entrypoint must be the news-etl flow;
+    pull steps and work_pool are for `prefect deploy` and workers, and are not used here.
+    Relative `source`/`warehouse` parameters become absolute against `base` (default: the
+    current directory, which is the folder of the default `prefect.yaml`), so a scheduled run
+    does not depend on its cwd. Anything else wrong raises ConfigError naming the key.
+    """
+    import yaml
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file '{path}' does not exist (pass --config FILE)") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, IsADirectoryError) as e:
-        raise ConfigError(f"config file '{path}' is not valid TOML: {e}") from None
-    dep, sched = raw.get("deployment", {}), raw.get("schedule", {})
-    params = dict(raw.get("parameters", {}))
-    unknown_sections = set(raw) - {"deployment", "schedule", "parameters"}
-    if unknown_sections:
-        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown_sections)}; "
-                          "expected [deployment], [schedule], [parameters]")
-    cron, tz = sched.get("cron", "0 * * * *"), sched.get("timezone", "UTC")
-    _check_schedule(path, cron, tz)
-    _check_parameters(path, params)
+        raise ConfigError(f"config file '{path}' does not exist (pass --config FILE, a prefect.yaml)") from None
+    except (yaml.YAMLError, UnicodeDecodeError, IsADirectoryError) as e:
+        raise ConfigError(f"config file '{path}' is not valid YAML: {_one_line(e)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with a `deployments:` list, as prefect.yaml has")
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(map(str, unknown))}; prefect.yaml takes "
+                          f"{sorted(_TOP_KEYS)}")
+    dep = _select(path, raw.get("deployments"), deployment)
+    where = f"{path}: deployment '{dep['name']}'"
+    unknown = set(dep) - _DEPLOYMENT_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(map(str, unknown))}")
+    if dep.get("entrypoint", ENTRYPOINT) != ENTRYPOINT:
+        raise ConfigError(f"{where}: entrypoint is {dep['entrypoint']!r}; newsetl serve serves {ENTRYPOINT}")
+    cron, tz, active = _schedule(where, dep)
+    params = dep.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{where}: parameters must be a mapping of flow parameter to value")
+    params = dict(params)
+    _check_parameters(where, params)
     base = Path(base) if base is not None else Path.cwd()
     for key in _PATH_PARAMETERS:
         if key in params:
             params[key] = str((base / Path(params[key]).expanduser()).resolve())
     tags = dep.get("tags", [FLOW_NAME])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise ConfigError(f"{path}: [deployment] tags must be a list of strings")
-    name = dep.get("name", "hourly")
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ConfigError(f"{path}: [deployment] name must be a non-empty string without '/'")
-    return DeploymentConfig(name=name, cron=cron, timezone=tz, active=bool(sched.get("active", True)),
-                            parameters=params, tags=tuple(tags),
-                            description=dep.get("description", ""))
+        raise ConfigError(f"{where}: tags must be a list of strings")
+    description = dep.get("description") or ""
+    if not isinstance(description, str):
+        raise ConfigError(f"{where}: description must be a string")
+    limit = dep.get("concurrency_limit", 1)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"{where}: concurrency_limit must be a whole number >= 1 (1: one run at a time, "
+                          "the warehouse takes one writer)")
+    return DeploymentConfig(name=dep["name"], cron=cron, timezone=tz, active=active, parameters=params,
+                            tags=tuple(tags), description=description, concurrency_limit=limit)
 
 
-def _check_schedule(path: Path, cron: object, tz: object) -> None:
-    """Validate with the same model the Prefect server uses, so a bad schedule fails here."""
+def _one_line(e: Exception) -> str:
+    """A YAML error is several lines (context, problem, a caret under the line); keep the
+    problem and where it is."""
+    problem, mark = getattr(e, "problem", None), getattr(e, "problem_mark", None)
+    if problem and mark is not None:
+        context = getattr(e, "context", None)
+        return f"{context + ': ' if context else ''}{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(e).split())
+
+
+def _select(path: Path, deployments: object, name: str | None) -> dict:
+    if not isinstance(deployments, list) or not deployments:
+        raise ConfigError(f"{path}: deployments must be a list with at least one deployment")
+    for i, dep in enumerate(deployments):
+        if not isinstance(dep, dict):
+            raise ConfigError(f"{path}: deployments[{i}] must be a mapping (name, schedules, parameters, ...)")
+        dep_name = dep.get("name")
+        if not isinstance(dep_name, str) or not dep_name or "/" in dep_name:
+            raise ConfigError(f"{path}: deployments[{i}] name must be a non-empty string without '/'")
+    if name is None:
+        return deployments[0]
+    for dep in deployments:
+        if dep["name"] == name:
+            return dep
+    raise ConfigError(f"{path}: no deployment named '{name}' (--deployment); it has "
+                      f"{[d['name'] for d in deployments]}")
+
+
+def _schedule(where: str, dep: dict) -> tuple[str, str, bool]:
+    """The deployment's one cron schedule, validated with the model the Prefect server uses,
+    so a bad schedule fails here."""
+    if "schedule" in dep:
+        raise ConfigError(f"{where}: use `schedules:` (a list with one cron schedule), not `schedule:`")
+    schedules = dep.get("schedules")
+    if not isinstance(schedules, list) or len(schedules) != 1 or not isinstance(schedules[0], dict):
+        raise ConfigError(f"{where}: schedules must be a list with one cron schedule "
+                          "(- cron: \"0 * * * *\", timezone: UTC)")
+    sched = schedules[0]
+    unknown = set(sched) - _SCHEDULE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: schedules[0] has unknown key(s) {sorted(map(str, unknown))}; "
+                          f"newsetl serve takes {sorted(_SCHEDULE_KEYS)}")
+    cron, tz, active = sched.get("cron"), sched.get("timezone", "UTC"), sched.get("active", True)
     from prefect.client.schemas.schedules import CronSchedule
     from pydantic import ValidationError
     if not isinstance(cron, str) or not isinstance(tz, str):
-        raise ConfigError(f"{path}: [schedule] cron and timezone must be strings")
+        raise ConfigError(f"{where}: schedules[0].cron and schedules[0].timezone must be strings "
+                          "(quote the cron line: cron: \"0 * * * *\")")
+    if not isinstance(active, bool):
+        raise ConfigError(f"{where}: schedules[0].active must be true or false")
     try:
         CronSchedule(cron=cron, timezone=tz)
     except ValidationError as e:
         what = e.errors()[0]
-        raise ConfigError(f"{path}: [schedule] {what['loc'][0]}: {what['msg'].removeprefix('Value error, ')} "
+        raise ConfigError(f"{where}: schedules[0].{what['loc'][0]}: {what['msg'].removeprefix('Value error, ')} "
                           "(cron: five fields, e.g. \"0 * * * *\" for hourly; timezone: an IANA name "
                           "such as \"UTC\" or \"Asia/Ho_Chi_Minh\")") from None
+    return cron, tz, active
 
 
-def _check_parameters(path: Path, params: dict) -> None:
+def _check_parameters(where: str, params: dict) -> None:
     from flows.etl import news_etl
     known = set(inspect.signature(news_etl.fn).parameters) - _NOT_CONFIGURABLE
     unknown = set(params) - known
     if unknown:
-        raise ConfigError(f"{path}: unknown [parameters] {sorted(unknown)}; the news-etl flow takes "
+        raise ConfigError(f"{where}: unknown parameters {sorted(map(str, unknown))}; the news-etl flow takes "
                           f"{sorted(known)}")
     import typing
 
@@ -111,14 +189,15 @@ def _check_parameters(path: Path, params: dict) -> None:
         try:
             TypeAdapter(hints.get(name, typing.Any)).validate_python(value, strict=True)
         except ValidationError as e:
-            raise ConfigError(f"{path}: [parameters] {name} = {value!r}: {e.errors()[0]['msg']} "
+            raise ConfigError(f"{where}: parameters.{name} = {value!r}: {e.errors()[0]['msg']} "
                               f"(the flow declares {name}: {getattr(hints.get(name), '__name__', hints.get(name))})"
                               ) from None
 
 
 def build_deployment(cfg: DeploymentConfig):
     """The RunnerDeployment for `cfg` (not yet registered): the news-etl flow loaded by module
-    path, one cron schedule in the configured time zone, the configured parameters."""
+    path, one cron schedule in the configured time zone, the configured parameters and
+    concurrency limit."""
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
@@ -130,7 +209,7 @@ def build_deployment(cfg: DeploymentConfig):
         tags=list(cfg.tags),
         description=cfg.description or None,
         entrypoint_type=EntrypointType.MODULE_PATH,
-        concurrency_limit=1,        # a run due while one is running waits for it (one writer at a time)
+        concurrency_limit=cfg.concurrency_limit,    # 1: a run due while one runs waits for it
     )
 
 
@@ -154,16 +233,16 @@ def api_url() -> str | None:
     return get_current_settings().api.url
 
 
-def serve_deployment(config: Path) -> None:
-    """Register news-etl/<name> with its cron schedule, then poll for and execute its runs
-    until Ctrl-C. On shutdown Prefect pauses the deployment, so no late runs pile up while
+def serve_deployment(config: Path, deployment: str | None = None) -> None:
+    """Register news-etl/<name> (the deployment `deployment` of prefect.yaml `config`) with its
+    cron schedule, then poll for and execute its runs until Ctrl-C. On shutdown Prefect pauses the deployment, so no late runs pile up while
     nothing serves it; the next `newsetl serve` resumes it."""
     url = api_url()
     if not url:
         die("PREFECT_API_URL is not set: a schedule needs a running Prefect server. Start one with "
              "`newsetl ui` and run `export PREFECT_API_URL=http://127.0.0.1:4200/api` first")
     try:
-        cfg = load_config(config)
+        cfg = load_config(config, deployment)
     except ConfigError as e:
         die(str(e))
     term_as_interrupt()
