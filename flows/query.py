@@ -8,28 +8,26 @@ print nothing, as in the DuckDB CLI. The first statement that fails stops the sc
 results printed before it stay printed, and `QueryError` carries DuckDB's whole message plus
 a hint (the views' names, or the columns of the views the statement names).
 
-Values are rendered by DuckDB, never by pandas: NULL prints as NULL in `table` and
-`markdown`, as an empty field in `csv` and as null in `json`; TIMESTAMPTZ columns all print
-in the connection's TimeZone setting (the caller sets it once).
+Values are rendered by DuckDB, never by pandas (flows/query_render.py): NULL prints as NULL
+in `table` and `markdown`, as an empty field in `csv` and as null in `json`; TIMESTAMPTZ
+columns all print in the connection's TimeZone setting (the caller sets it once).
 """
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
 import duckdb
 
+from flows import query_render as render
+
 FORMATS = ("table", "csv", "json", "markdown", "parquet")
 TABLE_MAX_ROWS = 40                  # the DuckDB CLI's default `.maxrows` for its box output
-_RESULT = "_newsetl_result"          # name a result has inside the COPY that renders it
 
 # Statements that answer with rows. INSERT/UPDATE/DELETE answer with rows only with RETURNING.
 _ROW_STATEMENTS = {"SELECT", "PRAGMA", "EXPLAIN", "CALL", "MULTI", "RELATION"}
@@ -109,7 +107,7 @@ def run_script(con: duckdb.DuckDBPyConnection, sql: str, fmt: str = "table",
     if fmt == "parquet":
         return _run_to_parquet(con, statements, output_path)
     if output_path is not None:
-        with _atomic_text(output_path) as f:
+        with render.atomic_text(output_path) as f:
             return _run_to_text(con, statements, fmt, f, max_rows, max_width)
     return _run_to_text(con, statements, fmt, out, max_rows, max_width)
 
@@ -162,12 +160,12 @@ def _run_to_text(con, statements, fmt, out, max_rows, max_width) -> ScriptResult
     for no, text, rel in _results(con, statements):
         with _failing(con, no, len(statements), text):
             if fmt == "table":
-                body, count = _box(rel, max_rows, max_width, out), None
+                body, count = render.box(rel, max_rows, max_width, out), None
             else:
                 # run the statement once, now: rendering names the result as a view, and a
                 # lazy relation over information_schema would then list that view as well
                 rel = con.from_arrow(rel.to_arrow_table())
-                body, count = (_markdown(rel), None) if fmt == "markdown" else _copy_text(rel, fmt)
+                body, count = (render.markdown(rel), None) if fmt == "markdown" else render.copy_text(rel, fmt)
         if fmt in ("table", "markdown"):
             body = ("\n" if shown else "") + body.rstrip("\n") + "\n"
         out.write(body)
@@ -195,70 +193,10 @@ def _run_to_parquet(con, statements, output_path: Path) -> ScriptResult:
                              statement=text, hint="split the script, or write the other results "
                                                   "with --format csv")
         with _failing(con, no, len(statements), text):
-            rows = _copy_file(rel, "parquet", output_path)
+            rows = render.copy_file(rel, "parquet", output_path)
     if results == 0:
         raise QueryError("--format parquet needs a statement that returns rows; none did")
     return ScriptResult(len(statements), results, rows)
-
-
-# -- rendering (by DuckDB) --------------------------------------------------------------------
-
-def _box(rel, max_rows, max_width, out) -> str:
-    """DuckDB's own box rendering (what the DuckDB CLI prints), NULL as NULL."""
-    if max_width is None:
-        tty = getattr(out, "isatty", lambda: False)()
-        max_width = shutil.get_terminal_size((120, 24)).columns if tty else int(
-            os.environ.get("COLUMNS", "120"))
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rel.show(max_width=max_width, max_rows=max_rows or 10**9, null_value="NULL")
-    return buf.getvalue()
-
-
-def _copy_file(rel, fmt: str, path: Path) -> int:
-    """COPY the result to `path` (temporary name first, renamed at the end); its row count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    options = {"csv": "FORMAT csv, HEADER true", "json": "FORMAT json, ARRAY true",
-               "parquet": "FORMAT parquet"}[fmt]
-    target = tmp.replace("'", "''")
-    try:
-        counted = rel.query(_RESULT, f"COPY (FROM {_RESULT}) TO '{target}' ({options})")
-        rows = counted.fetchall()[0][0] if counted is not None else -1
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return rows
-
-
-def _copy_text(rel, fmt: str) -> tuple[str, int]:
-    with tempfile.TemporaryDirectory(prefix="newsetl-query-") as d:
-        path = Path(d) / f"result.{fmt}"
-        rows = _copy_file(rel, fmt, path)
-        body = path.read_text(encoding="utf-8")
-    if fmt == "json" and not body.endswith("\n"):
-        body += "\n"
-    return body, rows
-
-
-def _markdown(rel) -> str:
-    """A GitHub table. Each cell is DuckDB's own text for the value (CAST AS VARCHAR), NULL
-    as NULL; `|` is escaped and line breaks become spaces so a cell stays on its line."""
-    names = rel.columns
-    cells = [f"coalesce(replace(replace(replace(CAST({_quote(n)} AS VARCHAR), '|', '\\|'), "
-             f"chr(13), ' '), chr(10), ' '), 'NULL')" for n in names]
-    line = "'| ' || concat_ws(' | ', " + ", ".join(cells) + ") || ' |'" if cells else "'||'"
-    rows = rel.query(_RESULT, f"SELECT {line} FROM {_RESULT}").fetchall()
-    header = "| " + " | ".join(n.replace("|", "\\|") for n in names) + " |"
-    rule = "|" + "|".join("---" for _ in names) + "|"
-    return "\n".join([header, rule, *(r[0] for r in rows)]) + "\n"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # -- hints --------------------------------------------------------------------------------------
@@ -314,17 +252,3 @@ def _columns_of_named_views(con, statement: str) -> dict[str, list[str]]:
             continue
         listed[view] = [r[0] for r in rows]
     return listed
-
-
-@contextlib.contextmanager
-def _atomic_text(path: Path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
