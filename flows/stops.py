@@ -12,13 +12,8 @@ What a stop leaves in the warehouse is the state of a process killed at that ins
 flows/warehouse/faults.py): `current` points at the old version, or at the new one when the
 publish had already swapped it (the line then says so). The next run removes the leftovers.
 
-Tasks that run in this process do not wait for the API (Prefect sends their states as
-events); the flow's own state changes block in Prefect's client retries.
-`watch_api` polls /health once a second; when the API is gone, it waits for the data work
-(the writer lock released by this process, flows/warehouse/faults.LOCK) and ends the run by
-what the warehouse shows. Limit: batches on a process pool are task runs in the workers, and
-those wait for the API; when nothing under .staging/ or .versions/ changes for STALL_SECONDS
-the run ends unpublished (exit 3) instead of waiting for Prefect's client retries.
+When the Prefect API goes away (flows/api_watch.py finds it, and waits for the data work),
+the run ends by what the warehouse shows.
 
 Standard library only: the CLI installs this before it imports Prefect.
 """
@@ -31,17 +26,11 @@ import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+from flows import api_watch
 from flows.errors import EXIT_CRASH, EXIT_GATE, EXIT_OK
 
-API_POLL_SECONDS = 1.0
-API_REFUSED_MISSES = 2          # /health refused this many times in a row: the API is gone
-API_TIMEOUT_MISSES = 6          # /health silent this many times (busy machine): gone too
-LOCK_GRACE_SECONDS = 5.0        # API gone before the run took its lock: nothing will be published
-STALL_SECONDS = 8.0             # API gone and nothing written for this long: the run cannot finish
 DRAIN_SECONDS = 3.0             # at the end of a run: Prefect's event and log queues get this long
 EXIT_SECONDS = 0.8              # after the last line: the rest of a normal exit gets this long
 
@@ -126,42 +115,18 @@ class Stops:
 
     # -- the Prefect API -----------------------------------------------------------------------
     def watch_api(self, url: str, process=None) -> None:
-        """Poll <url>/health in a daemon thread; when it is gone, settle the run (below)."""
-        threading.Thread(target=self._watch, args=(url, process), name="newsetl-api-watch", daemon=True).start()
+        """Watch <url>/health in a daemon thread (api_watch.watch); when it is gone, settle the run."""
+        api_watch.watch(url, process, self._api_gone)
 
-    def _watch(self, url: str, process) -> None:
-        refused = silent = 0
-        while True:
-            time.sleep(API_POLL_SECONDS)
-            state = "refused" if process is not None and process.poll() is not None else probe(url)
-            refused = refused + 1 if state == "refused" else 0
-            silent = silent + 1 if state == "silent" else 0
-            if refused >= API_REFUSED_MISSES or silent >= API_TIMEOUT_MISSES:
-                break
+    def _api_gone(self) -> None:
         self.api_lost.set()
-        quiet_prefect_api_logging()
+        api_watch.quiet_prefect_api_logging()
         self.settle_api_loss()
 
     def settle_api_loss(self) -> None:
-        """The API is gone: wait for this run's data work (its writer lock released, or never
-        taken within LOCK_GRACE_SECONDS), then exit by what was published."""
-        lock = _lock_state()
-        lost_at = time.monotonic()
-        seen, moved_at = self._work_signature(), time.monotonic()
-        while True:
-            if lock is not None and lock.released.is_set():
-                break
-            if (lock is None or not lock.taken.is_set()) and time.monotonic() - lost_at > LOCK_GRACE_SECONDS:
-                break
-            # batch workers on a process pool report their task runs to the API and wait for
-            # it: a run whose staging area stops changing will not finish without it
-            now = self._work_signature()
-            if now != seen:
-                seen, moved_at = now, time.monotonic()
-            elif time.monotonic() - moved_at > STALL_SECONDS:
-                break
-            time.sleep(0.25)
-            lock = lock or _lock_state()
+        """The API is gone: wait for this run's data work (api_watch.wait_for_data_work), then
+        exit by what was published."""
+        api_watch.wait_for_data_work(self.root)
         new = self.published()
         if new and not new.endswith("-failed"):
             self.exit(EXIT_OK, f"Prefect API lost; run data published as version {version_words(new)}")
@@ -171,21 +136,6 @@ class Stops:
                                  "\"select message from runs order by started_at desc limit 1\"`")
         self.exit(EXIT_CRASH, "Prefect API lost; nothing was published by this run (the warehouse is "
                               "unchanged); start the API again (or unset PREFECT_API_URL) and run again")
-
-    def _work_signature(self) -> tuple:
-        """What the data work has written so far: files and bytes under .staging/ and .versions/."""
-        if self.root is None:
-            return ()
-        n = size = 0
-        for top in (self.root / ".staging", self.root / ".versions"):
-            for dirpath, _, files in os.walk(top):
-                for f in files:
-                    try:
-                        size += os.stat(os.path.join(dirpath, f)).st_size
-                        n += 1
-                    except OSError:
-                        pass
-        return n, size, current_version(self.root)
 
     # -- the end of a run ------------------------------------------------------------------------
     def drain(self, seconds: float = DRAIN_SECONDS) -> None:
@@ -215,36 +165,6 @@ _ACTIVE: Stops | None = None
 
 def active() -> Stops | None:
     return _ACTIVE
-
-
-def _lock_state():
-    faults = sys.modules.get("flows.warehouse.faults")
-    return getattr(faults, "LOCK", None)
-
-
-def probe(url: str, timeout: float = 2.0) -> str:
-    """'ok', 'refused' (nothing listens, or an error answer) or 'silent' (no answer in time)."""
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as r:
-            return "ok" if r.status == 200 else "refused"
-    except urllib.error.HTTPError:
-        return "refused"
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", e)
-        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-            return "silent"
-        return "refused"
-
-
-def quiet_prefect_api_logging() -> None:
-    """No more log records for the API (each failed batch would print "Error logging to API")."""
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", ""):
-        lg = logging.getLogger(name)
-        for h in list(lg.handlers):
-            if type(h).__name__ == "APILogHandler":
-                lg.removeHandler(h)
-    logging.getLogger("prefect._internal.concurrency").setLevel(logging.CRITICAL)
-    logging.getLogger("prefect.events.clients").setLevel(logging.CRITICAL)
 
 
 def end_children(processes: list) -> None:

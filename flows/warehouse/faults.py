@@ -47,7 +47,7 @@ _reached: Counter = Counter()
 
 
 class LockState:
-    """Whether this process took the writer lock and released it again (flows/stops.py waits
+    """Whether this process took the writer lock and released it again (flows/api_watch.py waits
     on `released` when the Prefect API is lost: the data work is over then)."""
 
     def __init__(self) -> None:
