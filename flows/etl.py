@@ -2,7 +2,7 @@
 
 Read `news_etl` top to bottom; each step names the module that does the work:
 
-    check        flows.sources.check_source, Warehouse.check_writable    (usage errors, exit 2)
+    check        check_inputs here: task runner, source, writable warehouse, progress mode (exit 2)
     extract      scan_task here; then per batch flows.stream (read, extract gate)
     transform    flows.batches (one Prefect task per batch on the task runner), transform gate
     stage        flows.stream -> flows.warehouse.staging  (.staging/<run_id>/new/)
@@ -12,7 +12,8 @@ Read `news_etl` top to bottom; each step names the module that does the work:
     publish      Warehouse.publish: one atomic rename; then Data Docs and artifacts
 
 A blocking gate ends the run with `Failed(message=...)` and records only `runs` and
-`dq_results`; no data table changes. Counters and stage timings: flows.run_report.
+`dq_results`; no data table changes. Counters and stage timings: flows.run_report; every gate
+report of the run: flows.audit.
 """
 from __future__ import annotations
 
@@ -31,10 +32,11 @@ from prefect.utilities.annotations import quote
 
 from expectations.gx_context import warm_up_in_background
 from flows import gates
+from flows.audit import AuditLog
 from flows.batches import RUNNERS, BatchRunner
 from flows.dedup_io import mark_duplicates
 from flows.errors import UsageError
-from flows.progress import Progress
+from flows.progress import PROGRESS_MODES, Progress
 from flows.run_report import RunStats, publish_artifacts, run_row, summary
 from flows.sources import SourceEntry, check_source, file_sha256, is_url, scan_source
 from flows.stops import reclaim_signals
@@ -113,17 +115,19 @@ def gate_failed_task(message: str):
     return Failed(message=message)
 
 
-_CHECKED: set[tuple[str, str, str]] = set()      # inputs the CLI checked for the run it starts
+_CHECKED: set[tuple[str, str, str, str]] = set()      # inputs the CLI checked for the run it starts
 
 
-def check_inputs(source: str, warehouse: str, task_runner: str = "process", for_flow: bool = False) -> None:
+def check_inputs(source: str, warehouse: str, task_runner: str = "process", progress: str = "auto",
+                 for_flow: bool = False) -> None:
     """The run's usage checks: a known task runner, a source that exists (folder or URL), a
-    local warehouse folder this process can write. Raises a NewsetlError (exit 2).
+    local warehouse folder this process can write, a known progress mode. Raises a
+    NewsetlError (exit 2).
 
     Each run checks once: the CLI calls this with for_flow=True before it starts the flow (so a
     typo exits at once, before any flow run exists), and the flow's own call for the same
     inputs is then skipped; a flow started any other way (tests, deployments) checks itself."""
-    key = (source, warehouse, task_runner)
+    key = (source, warehouse, task_runner, progress)
     if not for_flow and key in _CHECKED:
         _CHECKED.discard(key)
         return
@@ -135,6 +139,9 @@ def check_inputs(source: str, warehouse: str, task_runner: str = "process", for_
                          "atomic rename under a file lock, which object stores do not offer. Write the "
                          "warehouse locally and copy it (e.g. `aws s3 sync warehouse/current s3://...`).")
     Warehouse(warehouse).check_writable()
+    if progress not in PROGRESS_MODES:
+        raise UsageError(f"unknown --progress {progress!r}; use {', '.join(PROGRESS_MODES[:-1])} "
+                         f"or {PROGRESS_MODES[-1]}")
     if for_flow:
         _CHECKED.add(key)
 
@@ -153,11 +160,11 @@ def news_etl(source: str = "seeds", warehouse: str = "warehouse", full_refresh: 
     warm_up_in_background()                      # GX import overlaps the checks and the scan
     started = datetime.now(timezone.utc)
     stats = RunStats(run_id=_this_run_id())
-    check_inputs(source, warehouse, task_runner)
+    check_inputs(source, warehouse, task_runner, progress)
     wh = Warehouse(warehouse)
     workers = workers or (os.cpu_count() or 1)
     src = source if is_url(source) else str(Path(source))
-    audit = gates.AuditLog(stats.run_id, started)
+    audit = AuditLog(stats.run_id, started)
 
     def record(status: str, message: str = ""):           # the run's row of `runs`, as of now
         return run_row(stats, started, src, full_refresh, with_tokens, status, message)
@@ -224,7 +231,6 @@ def _progress(mode: str) -> Progress:
     """Progress on stderr and in the run log. Off a terminal, when Prefect's console handler
     already prints INFO records (a served or worker run), the log lines are the progress: the
     plain lines would print everything twice."""
-    mode = mode if mode in ("auto", "bar", "plain", "off") else "auto"
     stream = sys.stderr
     if mode == "auto" and not (hasattr(stream, "isatty") and stream.isatty()) and _console_shows_info():
         mode = "off"
@@ -246,7 +252,7 @@ def _too_many_quarantined(stats: RunStats, max_share: float) -> str | None:
             f"{max_share:.0%}. Nothing was published; see the rejects reasons in dq_results and the Data Docs.")
 
 
-def _fail(wh: Warehouse, staging: Staging, audit: gates.AuditLog, stats: RunStats, message: str, record):
+def _fail(wh: Warehouse, staging: Staging, audit: AuditLog, stats: RunStats, message: str, record):
     """Record the failure in runs and dq_results only; every data table stays as it was. The
     failing stage's gate shows as a Failed task run (`gate-<stage>`)."""
     stage = next((r.stage for r in audit.reports if r.blocking), "transform")

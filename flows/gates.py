@@ -1,6 +1,6 @@
-"""Wiring between the flow and the quality gates: build the frame each suite checks, act on
-the decision (block, or quarantine rows to `rejects`), and keep every result for `dq_results`
-and the Data Docs.
+"""Wiring between the flow and the quality gates: build the frame each suite checks and act on
+the decision (block, or quarantine rows to `rejects`). Every report goes to the run's
+AuditLog (flows/audit.py), which keeps them for `dq_results` and the Data Docs.
 
 One frame builder per suite; tests build their bad data with the same functions:
 
@@ -28,92 +28,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from expectations.data_docs import build_data_docs
 from expectations.gate import GateReport, Outcome, run_gate
+from flows.audit import AuditLog
 from transforms.checks import article_checks
 from transforms import tables as T
 from transforms.pipeline import BatchResult
 
 log = logging.getLogger(__name__)
-
-
-class AuditLog:
-    """Every gate report of one run, in order."""
-
-    def __init__(self, run_id: str, started: datetime | None = None):
-        self.run_id = run_id
-        self.started = started or datetime.now(timezone.utc)
-        self.reports: list[GateReport] = []
-
-    def add(self, report: GateReport, stats=None) -> GateReport:
-        self.reports.append(report)
-        if stats is not None:
-            if report.blocking:
-                stats.gates_failed += 1
-            else:
-                stats.gates_passed += 1
-        return report
-
-    def table(self) -> pa.Table:
-        if not self.reports:
-            return T.DQ_RESULTS.empty_table()
-        return pa.concat_tables([r.dq_table(self.run_id) for r in self.reports])
-
-    @property
-    def warnings(self) -> list[tuple[str, Outcome]]:
-        """(suite, outcome) of every failed warning/info expectation, once per expectation."""
-        seen: dict[tuple[str, str], tuple[str, Outcome]] = {}
-        for r in self.reports:
-            for o in r.warnings:
-                seen.setdefault((r.suite, o.label), (r.suite, o))
-        return list(seen.values())
-
-    def summary_rows(self) -> list[dict]:
-        """One row per (stage, suite): validations, failed expectations, quarantined rows."""
-        rows: dict[tuple[str, str], dict] = {}
-        for r in self.reports:
-            row = rows.setdefault((r.stage, r.suite), {"stage": r.stage, "suite": r.suite, "validations": 0,
-                                                      "result": "passed", "failed_expectations": 0,
-                                                      "quarantined_rows": 0, "warnings": 0})
-            row["validations"] += 1
-            row["failed_expectations"] += len(r.blocking_outcomes)
-            row["quarantined_rows"] += len(r.quarantined)
-            row["warnings"] += len(r.warnings)
-            if r.blocking:
-                row["result"] = "FAILED"
-        return list(rows.values())
-
-    def warning_lines(self) -> list[str]:
-        """One line per failed warning/info expectation of the run (shown, never blocking)."""
-        return [f"{s}: {o.label} ({o.severity}): {o.observed_value or 'failed'}" for s, o in self.warnings]
-
-    def markdown(self, docs: Path | None) -> str:
-        """The gate summary of a run for a Prefect artifact: suites x result, warnings, Data Docs."""
-        lines = [f"# Quality gates of run `{self.run_id}`", "",
-                 "| stage | suite | validations | result | failed critical | quarantined rows | warnings |",
-                 "|---|---|---|---|---|---|---|"]
-        for r in self.summary_rows():
-            lines.append(f"| {r['stage']} | {r['suite']} | {r['validations']} | **{r['result']}** | "
-                         f"{r['failed_expectations']} | {r['quarantined_rows']} | {r['warnings']} |")
-        blocking = [r.summary() for r in self.reports if r.blocking]
-        if blocking:
-            lines += ["", "## Blocking", ""] + [f"- {b}" for b in blocking]
-        if self.warnings:
-            lines += ["", "## Warnings (not blocking)", ""] + [f"- {w}" for w in self.warning_lines()]
-        lines += ["", f"Data Docs: [{docs}]({docs.as_uri()})" if docs else "Data Docs: not built (see the flow logs)",
-                  "", f"Every result: `newsetl query \"select * from dq_results where run_id = '{self.run_id}'\"`"]
-        return "\n".join(lines)
-
-    def build_docs(self, docs_dir: Path) -> Path | None:
-        """Render this run's results into the GX Data Docs site; None (and a log line) if that fails.
-        Docs are a view of dq_results, so a rendering problem never fails a run."""
-        if not self.reports:
-            return None
-        try:
-            return build_data_docs(docs_dir, self.run_id, self.started, self.reports)
-        except Exception as e:  # noqa: BLE001
-            log.warning("could not build Data Docs in %s: %s", docs_dir, e)
-            return None
 
 
 # -- extract ------------------------------------------------------------------------------
@@ -270,9 +191,10 @@ def run_frame(wh, version: Path, stats, full_refresh: bool, con=None) -> pd.Data
     with _connection(wh, version, con) as con:
         published_a = con.execute("SELECT count(*) FROM articles").fetchone()[0]
         published_r = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
-        # by path: every file this run extracted has its row in articles or rejects (a file
-        # that vanished or changed during the run is a reject row, never nothing)
-        listed = set(getattr(stats, "listed_paths", ()) or ())
+        # by path: every file this run extracted (RunStats.listed_paths) has its row in articles
+        # or rejects (a file that vanished or changed during the run is a reject row, never
+        # nothing); the tests' stand-ins for RunStats without listed paths skip this check
+        listed = set(getattr(stats, "listed_paths", ()))
         if listed:
             for table in ("articles", "rejects"):
                 found = con.execute(f"SELECT DISTINCT source_path FROM {table}").fetchall()
@@ -289,7 +211,7 @@ def run_frame(wh, version: Path, stats, full_refresh: bool, con=None) -> pd.Data
         "files_accounted": stats.articles_new + stats.rejects_new + stats.files_skipped,
         "articles_expected": before_a - stats.articles_replaced + stats.articles_new,
         "articles_published": published_a,
-        "rejects_expected": before_r - getattr(stats, "rejects_replaced", 0) + stats.rejects_new,
+        "rejects_expected": before_r - stats.rejects_replaced + stats.rejects_new,
         "rejects_published": published_r,
         "orphan_rows": orphans,
         "paths_unaccounted": unaccounted,

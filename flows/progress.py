@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple, TextIO
 
-MODES = ("auto", "bar", "plain", "off")
+PROGRESS_MODES = ("auto", "bar", "plain", "off")     # --progress; checked with the run's other inputs
 
 
 class StageCounts(NamedTuple):
@@ -129,8 +129,8 @@ class Progress:
     def __init__(self, mode: str = "auto", *, stream: TextIO | None = None, interval: float = 5.0,
                  refresh: float = 0.5, log: Callable[[str], None] | None = None,
                  log_interval: float | None = None, desc: str = "news-etl") -> None:
-        if mode not in MODES:
-            raise ValueError(f"progress mode {mode!r}: use one of {', '.join(MODES)}")
+        if mode not in PROGRESS_MODES:
+            raise ValueError(f"progress mode {mode!r}: use one of {', '.join(PROGRESS_MODES)}")
         self.stream = stream if stream is not None else sys.stderr
         if mode == "auto":
             mode = "bar" if _isatty(self.stream) else "plain"

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -38,6 +38,9 @@ class RunStats:
     gates_failed: int = 0
     rejects_by_reason: Counter = field(default_factory=Counter)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # every source_path handed to extract (flows.stream); the load gate's warehouse_run counts
+    # those with no row in articles or rejects (paths_unaccounted). Not part of the summary.
+    listed_paths: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -80,10 +83,14 @@ def run_row(stats: RunStats, started: datetime, source: str, full_refresh: bool,
     return pa.Table.from_pylist([row], schema=T.RUNS)
 
 
+_NOT_SUMMARIZED = {"listed_paths"}         # RunStats fields the summary leaves out (one path per file)
+
+
 def summary(stats: RunStats, root: Path, version: Path, status: str, message: str) -> dict:
     """What the flow returns (and the CLI prints): the counters plus where the results are."""
-    d = asdict(stats)
+    d = {f.name: getattr(stats, f.name) for f in fields(stats) if f.name not in _NOT_SUMMARIZED}
     d["rejects_by_reason"] = dict(stats.rejects_by_reason)
+    d["stage_seconds"] = dict(stats.stage_seconds)
     d.update(status=status, message=message, warehouse=str(root), version=version.name,
              docs=str(root / "docs" / "index.html"))
     return d

@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from flows import gates
+from flows.audit import AuditLog
 from flows.batches import BatchRunner
 from flows.run_report import RunStats
 from flows.sources import SourceEntry, read_entries, unchanged_key
@@ -57,7 +58,7 @@ def stage_task(staging: Staging, result: BatchResult) -> None:
 
 
 def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg: BatchConfig,
-                   runner: BatchRunner, staging: Staging, audit: gates.AuditLog, stats: RunStats,
+                   runner: BatchRunner, staging: Staging, audit: AuditLog, stats: RunStats,
                    gate_rows: int, max_bytes: int, progress) -> tuple[str | None, set[str]]:
     """Extract, gate, transform, gate and stage every batch. Returns the failure text of the
     first blocking gate (None when all passed) and the source paths extracted.
@@ -65,7 +66,7 @@ def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg:
     `progress` (flows.progress.Progress) gets three stages counted in files, each moving per
     batch: extract (read), transform (a worker finished the batch), stage (gated and staged)."""
     processed: set[str] = set()
-    stats.listed_paths = listed = set()        # every path handed to extract: the load gate finds each one
+    listed = stats.listed_paths                # every path handed to extract: the load gate finds each one
     raw: list[pa.Table] = []                   # extracted batches waiting for the extract gate
     inflight: deque = deque()                  # (batch no, files, future) being transformed
     total = sum(len(b) for b in batches)
@@ -119,7 +120,7 @@ def _count_when_done(fut, stage, n_files: int) -> None:
         stage.advance(n_files)
 
 
-def _gate_raw(waiting: list[pa.Table], audit: gates.AuditLog, stats: RunStats) -> str | None:
+def _gate_raw(waiting: list[pa.Table], audit: AuditLog, stats: RunStats) -> str | None:
     """The extract gate over the batches waiting for it; the failure text if it blocks."""
     if not waiting:
         return None
@@ -134,7 +135,7 @@ class _GateBuffer:
     """Transformed batches waiting for the transform gate; a full buffer (`rows` articles) is
     gated and staged in a background thread while the main loop goes on."""
 
-    def __init__(self, rows: int, staging: Staging, audit: gates.AuditLog, stats: RunStats, bar):
+    def __init__(self, rows: int, staging: Staging, audit: AuditLog, stats: RunStats, bar):
         self.rows, self.staging, self.audit, self.stats, self.bar = rows, staging, audit, stats, bar
         self.items: list[tuple[int, int, tuple[BatchResult, pa.Table]]] = []
         self._ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsetl-stage")
