@@ -26,6 +26,13 @@ from transforms.langid import detect_language
 from transforms.normalize import normalize_text
 
 
+# Paragraph kinds that make up `articles.body`, joined in page order by a blank line: story
+# paragraphs and the rows of text tables (one paragraph per row). A table is article text a
+# reader expects in the body; it counts towards the gate's text_chars (gate.too_short), the
+# exact-duplicate key and the MinHash shingles like any other paragraph. Captions stay out.
+BODY_KINDS = frozenset({"body", "table"})
+
+
 @dataclass
 class BatchConfig:
     run_id: str
@@ -102,8 +109,9 @@ def transform_batch(docs: pa.Table, cfg: BatchConfig) -> BatchResult:
     for (doc, encoding, lines), st in zip(pending, structured):
         kept = [p for p in st.paragraphs]
         lede = next((p.text for p in kept if p.kind == "lede"), None)
-        body_paras = [p.text for p in kept if p.kind == "body"]
-        prose = "\n".join([lede or ""] + body_paras).strip()
+        body_paras = [p.text for p in kept if p.kind in BODY_KINDS]
+        # Language is decided on the story text: table rows are mostly names and numbers.
+        prose = "\n".join([lede or ""] + [p.text for p in kept if p.kind == "body"]).strip()
         # Without prose (a page of site chrome), the language of the whole page decides: a
         # Vietnamese chrome page goes on to the gate, which quarantines it as too short.
         language, score = detect_language(prose if prose else "\n".join(lines))
