@@ -80,7 +80,7 @@ def run(
     stops.processes.append(boot.process)
     from flows.etl import check_inputs, news_etl
     try:
-        check_inputs(source, warehouse, task_runner, for_flow=True)     # the flow skips them then
+        check_inputs(source, warehouse, task_runner, progress, for_flow=True)     # the flow skips them then
     except NewsetlError as e:
         _die(str(e), e.exit_code)
 
@@ -89,8 +89,6 @@ def run(
     try:
         boot.wait_for_api()
         stops.watch_api(boot.api_url_in_use(), boot.process)   # a lost API: flows/stops.py
-        if progress not in ("auto", "bar", "plain", "off"):
-            _die(f"unknown --progress {progress!r}; use auto, bar, plain or off")
         if boot.process is None:            # a server the user configured: link the run in its UI
             news_etl = news_etl.with_options(on_running=[_print_run_link])
         # no tags on the run or its tasks: Prefect checks tag concurrency limits through the API

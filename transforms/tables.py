@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 SCHEMA_VERSION = 2                  # 2: paragraphs/removed carry char_start/char_end (issue 15)
-RULES_VERSION = "2026.12.1"          # 2026.12.1: spans inside lines: captions, credits, bylines (issue 15)
+RULES_VERSION = "2026.12.2"          # 2026.12.2: text-table rows are part of body (issue 16)
 
 VN_TZ = "Asia/Ho_Chi_Minh"
 TS = pa.timestamp("us", tz="UTC")          # audit timestamps
@@ -37,7 +37,7 @@ ARTICLES = pa.schema([
     ("author", pa.string()),
     ("credit", pa.string()),
     ("lede", pa.string()),
-    ("body", pa.string()),               # body paragraphs separated by a blank line
+    ("body", pa.string()),               # body and table paragraphs (one per table row), in page order, separated by a blank line
     ("language", pa.string()),
     ("language_score", pa.float32()),
     ("content_sha256", pa.string()),     # sha256 of the cleaned title+lede+body (exact-dup key)
@@ -63,7 +63,7 @@ ARTICLES = pa.schema([
 PARAGRAPHS = pa.schema([
     ("article_id", pa.string()),
     ("position", pa.int32()),            # 0..n-1 per article, contiguous
-    ("kind", pa.string()),               # lede | body | caption
+    ("kind", pa.string()),               # lede | body | caption | table
     ("line_no", pa.int32()),             # 1-based line in the decoded raw file
     ("char_start", pa.int32()),          # span in that line: text == line[char_start:char_end]
     ("char_end", pa.int32()),
