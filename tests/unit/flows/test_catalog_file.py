@@ -1,14 +1,19 @@
 """flows/warehouse/catalog.py: a views-only warehouse.duckdb in the 1.x storage format whose
 relative globs follow the folder when it is copied and the original deleted.
 
-Opening the file with a real DuckDB 1.x needs another interpreter: set
-NEWSETL_DUCKDB1_PYTHONS to a colon-separated list of pythons that have duckdb 1.x installed
-(e.g. throwaway venvs); without it that test is skipped."""
+Opening the file with a real DuckDB 1.x needs another DuckDB: the test installs the oldest 1.x
+Python package (duckdb 1.0.0) and the newest 1.x CLI (duckdb-cli 1.5.6) with the project's uv
+into a cache folder outside the checkout (~/.cache/newsetl-tests, or $XDG_CACHE_HOME), once per
+machine. Without a reachable package index it is skipped with the reason. NEWSETL_DUCKDB1_PYTHONS
+(colon-separated pythons with duckdb 1.x) replaces the installed package with your own."""
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -110,10 +115,36 @@ def test_absolute_or_escaping_globs_are_refused(tmp_path, glob):
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
-def test_duckdb_1x_opens_the_copied_catalog(tmp_path):
-    pythons = [p for p in os.environ.get("NEWSETL_DUCKDB1_PYTHONS", "").split(":") if p]
-    if not pythons:
-        pytest.skip("set NEWSETL_DUCKDB1_PYTHONS to pythons with duckdb 1.x to run this")
+DUCKDB1_PACKAGES = ("duckdb==1.0.0", "duckdb-cli==1.5.6")
+
+
+@pytest.fixture(scope="session")
+def duckdb1():
+    """(pythons with duckdb 1.x, the DuckDB 1.x CLI or None), installed once per machine."""
+    mine = [p for p in os.environ.get("NEWSETL_DUCKDB1_PYTHONS", "").split(":") if p]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newsetl-tests"
+    venv = cache / ("duckdb1-" + "-".join(p.replace("==", "") for p in DUCKDB1_PACKAGES))
+    uv = Path(sys.executable).parent / "uv"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:            # xdist workers: one installs, the others wait
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / ".complete").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            steps = ([str(uv), "venv", "-q", str(venv), "--python", sys.executable],
+                     [str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *DUCKDB1_PACKAGES])
+            for cmd in steps:
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+                if r.returncode != 0:
+                    if mine:
+                        return mine, None
+                    pytest.skip(f"could not install {' '.join(DUCKDB1_PACKAGES)} from the package index: "
+                                f"{(r.stderr.strip().splitlines() or ['no message'])[-1]}")
+            (venv / ".complete").touch()
+    return (mine or [str(venv / "bin" / "python")]), str(venv / "bin" / "duckdb")
+
+
+def test_duckdb_1x_opens_the_copied_catalog(tmp_path, duckdb1):
+    pythons, cli = duckdb1
     (tmp_path / "A").mkdir()
     make_warehouse(tmp_path / "A", "a")
     write_catalog(tmp_path / "A" / "warehouse.duckdb", VIEWS, DERIVED)
@@ -127,3 +158,10 @@ def test_duckdb_1x_opens_the_copied_catalog(tmp_path):
         assert proc.returncode == 0, proc.stderr
         version, count = proc.stdout.split()
         assert version.startswith("1.") and count == "1", proc.stdout
+    if cli:
+        version = subprocess.run([cli, "-version"], capture_output=True, text=True, timeout=60).stdout
+        assert version.startswith("v1."), version
+        proc = subprocess.run([cli, "-readonly", "-csv", "-noheader", "warehouse.duckdb", "-c",
+                               "SELECT count(*), min(title) FROM canonical_articles"],
+                              cwd=tmp_path / "B", capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and proc.stdout.split() == ["1,a"], proc.stdout + proc.stderr
