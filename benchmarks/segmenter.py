@@ -12,7 +12,11 @@
 - backend: 'crf-numpy', or 'underthesea' when the installed model is not supported (then
   only underthesea is timed);
 - peak_rss_mb_underthesea / peak_rss_mb_both: the process high-water mark (ru_maxrss) after
-  the underthesea pass and after ours (ours runs second, so the difference is its extra).
+  the underthesea pass and after ours (ours runs second, so the difference is its extra);
+- worker_base_rss_mb / worker_segmenter_rss_mb: ru_maxrss of a fresh interpreter after
+  importing numpy, pandas and pyarrow (as a batch worker has them), and after
+  transforms.segment then segmented two short texts, one of them handed to word_tokenize;
+  worker_imported: which of underthesea, joblib, requests that process imported.
 
     python -m benchmarks.segmenter [--corpus DIR_OR_TARBALL] [--docs N]
 
@@ -24,15 +28,37 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
 
-__all__ = ["compare", "load_paragraphs"]
+__all__ = ["compare", "load_paragraphs", "worker_rss"]
+
+ROOT = Path(__file__).resolve().parents[1]
+_WORKER = """
+import json, resource, sys
+import numpy, pandas, pyarrow
+mb = lambda: round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+base = mb()
+from transforms.segment import segment_words
+segment_words(["Khởi động bộ tách từ.", "Москва và Hà Nội"])
+print(json.dumps({"worker_base_rss_mb": base, "worker_segmenter_rss_mb": mb(),
+                  "worker_imported": sorted(m for m in ("underthesea", "joblib", "requests")
+                                            if m in sys.modules)}))
+"""
 
 
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def worker_rss() -> dict:
+    """The segmenter's memory in a fresh process, as a batch worker loads it (see above)."""
+    done = subprocess.run([sys.executable, "-c", _WORKER], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, check=True)
+    return json.loads(done.stdout)
 
 
 def compare(texts: list[str], batch_size: int = 2_000) -> dict:
@@ -80,6 +106,7 @@ def compare(texts: list[str], batch_size: int = 2_000) -> dict:
         identical=mismatches == 0, mismatches=mismatches, fallback_paragraphs=fallback,
         peak_rss_mb_both=_peak_rss_mb(),
     )
+    r.update(worker_rss())
     return r
 
 

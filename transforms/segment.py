@@ -83,5 +83,8 @@ def segment_words(texts: list[str]) -> list[list[str]]:
         words_of = [tokenize(p) for p in pieces]
     out: list[list[str]] = [[] for _ in texts]
     for n, words in zip(owner, words_of):
-        out[n].extend(words)
+        if out[n]:
+            out[n].extend(words)            # a later piece of a cut paragraph
+        else:
+            out[n] = words
     return out

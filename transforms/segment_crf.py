@@ -12,7 +12,7 @@ of times, so this module does each piece of work once per distinct value:
   space appended (the last chunk with the text's real trailing whitespace instead). The
   result of each distinct chunk is cached. Chunks with a character outside `_SAFE_RANGES`
   (Greek, Cyrillic, CJK letters, unassigned code points ...), where Python's and Rust's case
-  tables might disagree, send the whole text to underthesea.word_tokenize itself.
+  tables might disagree, send the whole text to underthesea's word_tokenize itself.
 * features: syllables are interned to ids. Unigram templates are looked up once per id; the
   pair and triple templates are found by `searchsorted` of id keys in tables built from the
   model's attribute names and the dictionary. Emission scores are summed with numpy in
@@ -20,19 +20,28 @@ of times, so this module does each piece of work once per distinct value:
 * Viterbi runs over all sequences of a batch at once, position by position, with
   underthesea_core's tie rule (the lower label wins a tie).
 
-The model, the feature templates and the dictionary are read from the installed underthesea
-package when the first batch is segmented. `load_segmenter()` returns None, after logging one
-warning line, when that model is not the supported kind (file format, labels, templates,
-underthesea_core major version); the caller then uses underthesea.word_tokenize for all text.
+The model, the feature templates, the dictionary and the tokenizer's source are read from the
+installed underthesea distribution (its files, by their RECORD) when the first batch is
+segmented, without importing the package: its __init__ imports every pipeline (about 60 MB
+and 0.9 s per process) and joblib. underthesea's tokenizer, normalizer and word_tokenize
+modules (the last for the texts handed to it) are executed into private module objects, never
+put in sys.modules, and its pickles are read as plain pickles (`_PrivateUnderthesea`).
+`load_segmenter()` returns None, after logging one warning line, when that model is not the
+supported kind (file format, labels, templates, underthesea_core major version, a tokenizer
+source that no longer loads this way); the caller then uses underthesea.word_tokenize for all
+text.
 """
 from __future__ import annotations
 
+import builtins
 import importlib.metadata
+import io
 import logging
+import pickle
 import re
 import struct
+import types
 import unicodedata
-from importlib import resources
 
 import numpy as np
 
@@ -40,8 +49,20 @@ __all__ = ["CrfSegmenter", "load_segmenter", "UnsupportedModel"]
 
 log = logging.getLogger(__name__)
 
-_MODEL_PACKAGE = "underthesea.pipeline.word_tokenize"
-_MODEL_DIR = "models/ws_crf_vlsp2013_20230727"
+_MODEL_DIR = "underthesea/pipeline/word_tokenize/models/ws_crf_vlsp2013_20230727"
+# the underthesea modules word_tokenize needs, run privately (see `_PrivateUnderthesea`)
+_PRIVATE_FILES = {
+    "underthesea.pipeline.text_normalize.text_normalizer":
+        "underthesea/pipeline/text_normalize/text_normalizer.py",
+    "underthesea.pipeline.text_normalize.character_normalize":
+        "underthesea/pipeline/text_normalize/character_normalize.py",
+    "underthesea.pipeline.text_normalize.token_normalize":
+        "underthesea/pipeline/text_normalize/token_normalize.py",
+    "underthesea.pipeline.word_tokenize.regex_tokenize":
+        "underthesea/pipeline/word_tokenize/regex_tokenize.py",
+    "underthesea.pipeline.word_tokenize": "underthesea/pipeline/word_tokenize/__init__.py",
+    "underthesea.models.fast_crf_sequence_tagger": "underthesea/models/fast_crf_sequence_tagger.py",
+}
 _LABELS = {"B-W", "I-W"}
 _TEMPLATE = re.compile(r"T\[(-?\d+)(?:,(-?\d+))?\](?:\.(lower|isdigit|istitle|is_in_dict))?")
 _MAX_OFFSET = 2              # templates may look at most this far left or right
@@ -157,30 +178,143 @@ def _read_crfsuite(buf: bytes) -> tuple[list[str], list[str], np.ndarray, np.nda
     return labels, attrs, state, trans
 
 
-def _package_file(name: str):
-    return resources.files(_MODEL_PACKAGE).joinpath(f"{_MODEL_DIR}/{name}")
+class _InstalledFiles:
+    """Files of the installed underthesea distribution by their path in it (its RECORD), read
+    without importing the package."""
+
+    def __init__(self) -> None:
+        try:
+            dist = importlib.metadata.distribution("underthesea")
+        except importlib.metadata.PackageNotFoundError as e:
+            raise UnsupportedModel("underthesea is not installed") from e
+        if not dist.files:
+            raise UnsupportedModel("underthesea has no file list (RECORD)")
+        self._files = {f.as_posix(): f for f in dist.files}
+        self._root = str(dist.locate_file(""))
+
+    def location(self, path: str) -> str:
+        """The file's path on this machine."""
+        return str(self._get(path).locate())
+
+    def data(self, path: str) -> bytes:
+        """Bytes of a file given by its path in the distribution or on this machine."""
+        if path.startswith(self._root):
+            path = path[len(self._root):].replace("\\", "/").lstrip("/")
+        return self._get(path).read_binary()
+
+    def _get(self, path: str):
+        f = self._files.get(path)
+        if f is None:
+            raise UnsupportedModel(f"{path} is not in the installed underthesea")
+        return f
 
 
-def _load_installed() -> tuple[list[str], list[str], np.ndarray, np.ndarray, list[str], set[str]]:
-    import joblib
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise UnsupportedModel(f"pickle refers to {module}.{name}")
 
+
+def _plain_pickle(data: bytes):
+    """What joblib.load gives for a file that is a plain pickle of builtin containers and
+    strings (underthesea's features.bin, dictionary.bin and tn_rules_*.bin are: joblib.dump
+    of a list, a set, a dict). Anything else (a class, numpy arrays, joblib's compression) is
+    refused, so joblib is never needed."""
+    try:
+        return _PlainUnpickler(io.BytesIO(data)).load()
+    except UnsupportedModel:
+        raise
+    except Exception as e:
+        raise UnsupportedModel(f"not a plain pickle ({e})") from e
+
+
+class _PrivateUnderthesea:
+    """underthesea's own word_tokenize, regex tokenizer and normalizers, executed from the
+    installed source files into private module objects that are never put in sys.modules.
+
+    `import underthesea` runs the package's __init__, which imports every pipeline (requests,
+    joblib, the classifiers ...): about 60 MB and 0.9 s per worker process. Here only the
+    modules in `_PRIVATE_FILES` run, each when first imported; their imports of each other are
+    served from this object, `joblib.load` by `_plain_pickle` of the same file, every other
+    import is the ordinary one. The package `underthesea.pipeline.text_normalize` is stood in
+    for by the one name regex_tokenize takes from it, `token_normalize`, which the package's
+    __init__ binds to the function of that name. An import of any other underthesea module
+    raises UnsupportedModel. A later `import underthesea` elsewhere loads the real package as
+    usual (its own copies of these modules)."""
+
+    def __init__(self, files: _InstalledFiles) -> None:
+        self._files = files
+        self._mods: dict[str, object] = {}
+        self._joblib = types.SimpleNamespace(load=lambda path: _plain_pickle(files.data(path)))
+        self._builtins = dict(vars(builtins), __import__=self._import)
+
+    def module(self, name: str):
+        mod = self._mods.get(name)
+        if mod is not None:
+            return mod
+        if name == "underthesea.pipeline.text_normalize":
+            tn = self.module("underthesea.pipeline.text_normalize.token_normalize")
+            mod = types.SimpleNamespace(token_normalize=tn.token_normalize)
+        elif name in _PRIVATE_FILES:
+            path = _PRIVATE_FILES[name]
+            mod = types.ModuleType(name)
+            mod.__dict__.update(
+                __file__=self._files.location(path), __builtins__=self._builtins,
+                __package__=name if path.endswith("/__init__.py") else name.rpartition(".")[0])
+            source = self._files.data(path).decode("utf-8")
+            try:
+                exec(compile(source, mod.__file__, "exec"), mod.__dict__)
+            except UnsupportedModel:
+                raise
+            except Exception as e:      # the installed source changed shape: not reproduced
+                raise UnsupportedModel(f"{path} could not be run privately ({e!r})") from e
+        else:
+            raise UnsupportedModel(f"underthesea's word_tokenize imports {name}")
+        self._mods[name] = mod
+        return mod
+
+    def _import(self, name, globals=None, locals=None, fromlist=(), level=0):
+        if level:
+            package = globals["__package__"].rsplit(".", level - 1)[0]
+            name = f"{package}.{name}" if name else package
+        if name == "joblib":
+            return self._joblib
+        if name.split(".")[0] == "underthesea":
+            if not fromlist:
+                raise UnsupportedModel(f"underthesea's word_tokenize imports {name} whole")
+            return self.module(name)
+        return builtins.__import__(name, globals, locals, fromlist, 0)
+
+    def functions(self):
+        """(normalize_characters_in_text, tokenize, word_tokenize), underthesea's own."""
+        try:
+            return (
+                self.module("underthesea.pipeline.text_normalize.character_normalize")
+                .normalize_characters_in_text,
+                self.module("underthesea.pipeline.word_tokenize.regex_tokenize").tokenize,
+                self.module("underthesea.pipeline.word_tokenize").word_tokenize,
+            )
+        except AttributeError as e:
+            raise UnsupportedModel(f"underthesea's word_tokenize changed ({e})") from e
+
+
+def _load_installed() -> tuple:
+    """(labels, attrs, state, trans, templates, dictionary, normalize, tokenize, word_tokenize):
+    the arguments of CrfSegmenter, read from the installed underthesea without importing it."""
     core = importlib.metadata.version("underthesea_core")
     if core.split(".")[0] != "3":
         raise UnsupportedModel(f"underthesea_core {core} (supported: 3.x)")
-    with resources.as_file(_package_file("models.bin")) as path:
-        buf = np.fromfile(path, dtype=np.uint8).tobytes()
-    with resources.as_file(_package_file("features.bin")) as path:
-        templates = joblib.load(path)
-    with resources.as_file(_package_file("dictionary.bin")) as path:
-        dictionary = joblib.load(path)
+    files = _InstalledFiles()
+    templates = _plain_pickle(files.data(f"{_MODEL_DIR}/features.bin"))
+    dictionary = _plain_pickle(files.data(f"{_MODEL_DIR}/dictionary.bin"))
     if not isinstance(templates, list) or not all(isinstance(t, str) for t in templates):
         raise UnsupportedModel("features.bin is not a list of templates")
     if not isinstance(dictionary, (set, frozenset)):
         raise UnsupportedModel("dictionary.bin is not a set")
-    labels, attrs, state, trans = _read_crfsuite(buf)
+    labels, attrs, state, trans = _read_crfsuite(files.data(f"{_MODEL_DIR}/models.bin"))
     if set(labels) != _LABELS or len(labels) != 2:
         raise UnsupportedModel(f"labels {labels}")
-    return labels, attrs, state, trans, templates, set(dictionary)
+    normalize, tokenize, word_tokenize = _PrivateUnderthesea(files).functions()
+    return labels, attrs, state, trans, templates, set(dictionary), normalize, tokenize, word_tokenize
 
 
 def _parse_templates(templates: list[str]) -> list[tuple[str, int, int, str | None]]:
@@ -209,14 +343,11 @@ class CrfSegmenter:
     `cache_limit` entries, so a long-lived worker does not grow without bound).
     """
 
-    def __init__(self, labels, attrs, state, trans, templates, dictionary, cache_limit=200_000):
-        from underthesea.pipeline.text_normalize.character_normalize import (
-            normalize_characters_in_text,
-        )
-        from underthesea.pipeline.word_tokenize.regex_tokenize import tokenize
-
-        self._normalize = normalize_characters_in_text
+    def __init__(self, labels, attrs, state, trans, templates, dictionary, normalize, tokenize,
+                 word_tokenize, cache_limit=200_000):
+        self._normalize = normalize
         self._regex_tokenize = tokenize
+        self._word_tokenize = word_tokenize
         self._iw = labels.index("I-W")
         self._trans = trans
         self._templates = _parse_templates(templates)
@@ -570,38 +701,35 @@ class CrfSegmenter:
             else:
                 where.append(len(seqs))
                 seqs.append(ids)
-        # tag in slices of about _SLICE_TOKENS tokens: bounded memory, same result
-        tags: list[list[int]] = []
+        # tag in slices of about _SLICE_TOKENS tokens: bounded memory, same result; one label
+        # byte per token, sequence after sequence
+        labels = bytearray()
         i = 0
         while i < len(seqs):
             j, total = i, 0
             while j < len(seqs) and (total == 0 or total + len(seqs[j]) <= _SLICE_TOKENS):
                 total += len(seqs[j])
                 j += 1
-            part = seqs[i:j]
             if total:
-                em, starts, lengths = self._emissions(part)
-                flat = self._viterbi(em, starts, lengths).tolist()
-                for s0, n in zip(starts.tolist(), lengths.tolist()):
-                    tags.append(flat[s0:s0 + n])
-            else:
-                tags.extend([] for _ in part)
+                labels += self._viterbi(*self._emissions(seqs[i:j])).tobytes()
             i = j
         out: list[list[str]] = []
         strs, iw = self._strs, self._iw
-        fallback = None
+        joined: dict[str, str] = {}     # one copy of each multi-syllable word of this batch
+        at = 0
         for text, k in zip(texts, where):
             if k < 0:
-                if fallback is None:
-                    from underthesea import word_tokenize as fallback
-                out.append(fallback(text))
+                out.append(self._word_tokenize(text))
                 continue
+            ids = seqs[k]
             words: list[str] = []
-            for i, tag in zip(seqs[k], tags[k]):
+            for i, tag in zip(ids, labels[at:at + len(ids)]):
                 if tag == iw and words:
-                    words[-1] = f"{words[-1]} {strs[i]}"
+                    w = f"{words[-1]} {strs[i]}"
+                    words[-1] = joined.setdefault(w, w)
                 else:
                     words.append(strs[i])
+            at += len(ids)
             out.append(words)
         return out
 

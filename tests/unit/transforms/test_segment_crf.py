@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 import logging
+import pickle
+import subprocess
+import sys
+import zlib
+from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +15,8 @@ from underthesea import word_tokenize
 
 import transforms.segment_crf as crf
 from transforms.segment import segment_words
+
+ROOT = Path(__file__).resolve().parents[3]
 
 # each line hits one rule of underthesea's regex tokenizer or one feature function
 TRICKY = [
@@ -120,7 +128,7 @@ def test_unsupported_templates_are_refused(template):
 
 
 def test_model_file_is_read_like_underthesea_core():
-    labels, attrs, state, trans, templates, dictionary = crf._load_installed()
+    labels, attrs, state, trans, templates, dictionary, *_tokenizer = crf._load_installed()
     assert sorted(labels) == ["B-W", "I-W"]
     assert len(templates) == 43 and len(dictionary) > 50_000
     assert state.shape == (len(attrs), 2) and trans.shape == (2, 2)
@@ -143,3 +151,34 @@ def test_unsupported_model_logs_one_line_and_falls_back(monkeypatch, caplog):
     lines = [r for r in caplog.records if r.name == "transforms.segment_crf"]
     assert len(lines) == 1 and "templates changed" in lines[0].getMessage()
     assert "underthesea.word_tokenize" in lines[0].getMessage()
+
+
+def test_model_files_are_read_without_importing_underthesea():
+    # a fresh interpreter: loading the segmenter must not run underthesea/__init__.py (all
+    # its pipelines) nor joblib, and the real package must still import afterwards
+    code = """
+import sys
+import transforms.segment_crf as crf
+seg = crf.load_segmenter()
+assert seg is not None
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('underthesea', 'joblib', 'requests'))
+print(heavy)
+from underthesea import word_tokenize
+import underthesea.pipeline.word_tokenize.regex_tokenize as rt
+t = 'Ông ABC. Xe 43H-0530, TP.HCM ngày 02/05/2014: ÐÀ NẴNG =))'
+assert seg.segment([t]) == [word_tokenize(t)], (seg.segment([t]), word_tokenize(t))
+assert seg._regex_tokenize is not rt.tokenize and seg._regex_tokenize(t) == rt.tokenize(t)
+print('ok')
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "ok"]
+
+
+def test_model_pickles_with_classes_or_compression_are_refused():
+    assert crf._plain_pickle(pickle.dumps(["T[0]", {"a b"}, {"x": "y"}])) == ["T[0]", {"a b"}, {"x": "y"}]
+    with pytest.raises(crf.UnsupportedModel, match="fractions.Fraction"):
+        crf._plain_pickle(pickle.dumps([Fraction(1, 2)]))
+    with pytest.raises(crf.UnsupportedModel, match="not a plain pickle"):
+        crf._plain_pickle(zlib.compress(pickle.dumps(["T[0]"])))         # joblib's compress=True
