@@ -202,8 +202,17 @@ def dedup_text(title: str | None, lede: str | None, body: str | None) -> str:
     lines: list[str] = []
     for part in (title, lede, body):
         if part:
-            lines.extend(" ".join(ln.split()) for ln in part.splitlines())
+            lines.extend(_fold_spaces(ln) for ln in part.splitlines())
     return "\n".join(ln for ln in lines if ln)
+
+
+def _fold_spaces(line: str) -> str:
+    """" ".join(line.split()), without splitting a line that needs nothing: a printable line
+    (str.isprintable: its only whitespace is ' ') with no double, leading or trailing space
+    is already folded."""
+    if line.isprintable() and "  " not in line and not line.startswith(" ") and not line.endswith(" "):
+        return line
+    return " ".join(line.split())
 
 
 def content_sha256(text: str) -> str:

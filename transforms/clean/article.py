@@ -90,8 +90,9 @@ def recurring_keys(docs: list[list[str]], recurring_min_docs: int = 5,
     boilerplate."""
     need = max(recurring_min_docs, int(recurring_min_share * len(docs) + 0.999999))
     counts: Counter[str] = Counter()
-    signatures: dict[str, set[str]] = {}
-    for doc in docs:
+    holders: dict[str, list[int]] = {}          # key -> the first need * 4 documents holding it
+    longest_of: list[str] = []
+    for n, doc in enumerate(docs):
         keys: set[str] = set()
         longest = ""
         for raw in doc:
@@ -104,12 +105,28 @@ def recurring_keys(docs: list[list[str]], recurring_min_docs: int = 5,
                 k = line_key(s)
                 if k:
                     keys.add(k)
-        sig = line_key(longest[:2000])
+        longest_of.append(longest)
         for k in keys:
             counts[k] += 1
             if counts[k] <= need * 4:
-                signatures.setdefault(k, set()).add(sig)
-    return frozenset(k for k, c in counts.items() if c >= need and len(signatures.get(k, ())) >= need)
+                holders.setdefault(k, []).append(n)
+    # A document's signature is computed only when a frequent key needs it, and only until
+    # that key has `need` distinct signatures (most documents never need theirs).
+    signature: dict[int, str] = {}
+    out = []
+    for k, c in counts.items():
+        if c < need:
+            continue
+        distinct: set[str] = set()
+        for n in holders[k]:
+            sig = signature.get(n)
+            if sig is None:
+                sig = signature[n] = line_key(longest_of[n][:2000])
+            distinct.add(sig)
+            if len(distinct) >= need:
+                out.append(k)
+                break
+    return frozenset(out)
 
 
 def structure_batch(docs: list[list[str]], recurring_min_docs: int = 5,

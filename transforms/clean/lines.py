@@ -256,7 +256,7 @@ def is_title_like(ln: Line) -> bool:
     first_word = s.lstrip("\"'“‘([-–— \u200b\ufeff").split(" ", 1)[0]
     if not any(c.isupper() or c.isdigit() for c in first_word[:12]):
         return False
-    return sum(c.isalpha() for c in s) >= 6
+    return sum(map(str.isalpha, s[:24])) >= 6 or sum(map(str.isalpha, s)) >= 6
 
 
 def continues_article(ln: Line) -> bool:

@@ -113,3 +113,34 @@ def test_linear_on_long_lines(s):
     find_chrome_spans(s)
     outlet_credit_prefix(s, s)
     assert time.perf_counter() - t0 < 5.0
+
+
+# -- the cheap per-line pre-filters of the finders never skip a line a finder would cut ------
+
+_FRAGMENTS = ["Thời sự", "Thế giới", "|", "»", "-", "A", "A-", "A+", "+A", "a", "Cỡ chữ:", "font size", "00:00 / 02:35",
+              "Tắt tiếng", "1.234 lượt xem", "12K views", "30K lıke", "5 chia sẻ", "56 bình luận", "Lượt xem: 1.234",
+              "VIEWS", "http://x.vn/a", "www.Abc.VN", "abc.İnfo/x", "tin-moi-nhat-12345.html", "a-b-c-d-e",
+              "15-26-29", "Mời quý độc giả xem video", ".", "!", "”", "Hãy theo dõi kênh YouTube", "Đăng ký kênh",
+              "Xem thêm video:", "chúng tôi", "và", "của", "nhà", "Hà Nội", "ngày 5-2-2017", "tỷ đồng", "\u212alike"]
+
+
+def _finders(line: str) -> list:
+    import transforms.chrome as chrome
+    low = chrome.lower_same_length(line)
+    return [f(line, low) for f in chrome._FINDERS]
+
+
+def test_prefilters_keep_every_span(monkeypatch):
+    import random
+
+    import transforms.chrome as chrome
+    rnd = random.Random(2017)
+    lines = [" ".join(rnd.choice(_FRAGMENTS) for _ in range(rnd.randrange(1, 14))) for _ in range(3000)]
+    lines += [line for line, _ in [
+        ("Trận đấu kết thúc. Mời quý độc giả xem video bàn thắng dưới đây.", 0),
+        ("Clip ghi lại vụ việc 1.234 lượt xem", 0), ("Giá xăng tăng. https://tuoitre.vn/a-b-c.htm Người dân lo.", 0)]]
+    with_filter = [_finders(line) for line in lines]
+    monkeypatch.setattr(chrome, "PREFILTER", False)
+    without = [_finders(line) for line in lines]
+    assert with_filter == without
+    assert sum(1 for spans in without if any(spans)) > 1000        # the sample does hold chrome

@@ -376,3 +376,11 @@ def test_exact_copy_of_a_published_article_is_linked_incrementally():
         fetch_old_text=lambda ids: {i: text for i in ids}, fetch_new_text=lambda ids: {i: text for i in ids})
     assert updates == {"b": "a"}
     assert sorted(clusters["article_id"].to_pylist()) == ["a", "b"]
+
+
+def test_fold_spaces_equals_split_join():
+    from transforms.dedup import _fold_spaces
+    cases = ["a b", " a", "a ", "a  b", "a\tb", "a\u00a0b", "a\u2003b", "\u200bab", "", " ", "Hà Nội, ngày 5/2",
+             "x\x1cy", "a\u3000b", "a\u202fb", "tab\t", "ok"]
+    for s in cases:
+        assert _fold_spaces(s) == " ".join(s.split()), repr(s)

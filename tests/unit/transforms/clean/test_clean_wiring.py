@@ -89,3 +89,39 @@ def test_all_caps_title_repeated_in_normal_case_is_a_repeat():
                     "Đông Nam Á năm nay.", "Huấn luyện viên hài lòng với màn trình diễn của các cầu thủ trẻ."]
     r = structure_article(lines)
     assert ("dedup.repeated_title", lines[1]) in rows(r)[1]
+
+
+def test_recurring_keys_equals_eager_signatures():
+    """recurring_keys computes a document's signature only when a frequent key needs it; the
+    keys must be those of counting every signature up front."""
+    import random
+    from collections import Counter
+
+    from transforms.clean import line_key, recurring_keys
+    from transforms.clean.cues import CUE_LINE_MAX_CHARS, SHORT_LINE_WORDS
+
+    def eager(docs, min_docs):
+        need = max(min_docs, int(0.01 * len(docs) + 0.999999))
+        counts, sigs = Counter(), {}
+        for doc in docs:
+            keys, longest = set(), ""
+            for raw in doc:
+                s = raw.strip()
+                longest = s if len(s) > len(longest) else longest
+                if s and len(s) <= CUE_LINE_MAX_CHARS and s.count(" ") < SHORT_LINE_WORDS and line_key(s):
+                    keys.add(line_key(s))
+            for k in keys:
+                counts[k] += 1
+                if counts[k] <= need * 4:
+                    sigs.setdefault(k, set()).add(line_key(longest[:2000]))
+        return frozenset(k for k, c in counts.items() if c >= need and len(sigs.get(k, ())) >= need)
+
+    rnd = random.Random(7)
+    short = ["Bình luận", "Chia sẻ", "Tin liên quan", "Theo VnExpress", "Ảnh minh họa", "Xem thêm"]
+    names = ["An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Khánh", "Lan", "Minh", "Nam", "Oanh", "Phúc"]
+    bodies = [f"Bài viết kể chuyện anh {a} và chị {b} ở xã bên sông làm ăn khấm khá hơn trước."
+              for a in names for b in names[:4]]
+    docs = [[rnd.choice(bodies)] + rnd.sample(short, rnd.randrange(0, 4)) for _ in range(300)]
+    for min_docs in (2, 5, 30):
+        assert recurring_keys(docs, min_docs) == eager(docs, min_docs)
+    assert recurring_keys(docs, 5)                   # the case holds recurring lines
