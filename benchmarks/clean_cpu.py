@@ -18,7 +18,7 @@ read before any timing. Reported:
 
 With --rev, the commit is checked out with `git worktree add /tmp/wt-<rev> <rev>` (removed
 afterwards unless --keep-worktree) and this file runs in a subprocess with PYTHONPATH set to
-that worktree, so the older `transforms` is the one imported. --profile N runs cProfile over
+that worktree (then any PYTHONPATH already set), so the older `transforms` is the one imported. --profile N runs cProfile over
 one more pass and prints the N entries with the most own time (tottime). Prints JSON.
 Nothing here is imported by the pipeline.
 """
@@ -125,7 +125,8 @@ def measure_rev(rev: str, argv: list[str], keep: bool) -> dict:
         subprocess.run(["git", "worktree", "add", "--detach", str(wt), sha], cwd=repo, check=True,
                        capture_output=True)
     try:
-        env = dict(os.environ, PYTHONPATH=str(wt))
+        extra = os.environ.get("PYTHONPATH")           # kept after the worktree (e.g. a package an old commit needs)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(wt)] + ([extra] if extra else [])))
         proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv], cwd=wt, env=env,
                               check=True, capture_output=True, text=True)
         sys.stderr.write(proc.stderr)

@@ -123,7 +123,11 @@ def is_title_with_date(line: str) -> bool:
     """A headline that holds a date ('Giá vàng 12/5/2017: SJC tăng'), not a date line: once
     the date is gone, 2+ words remain and one is written in lower case, and they are not a
     section name."""
-    dl = parse_date_line(line)
+    return _holds_title(parse_date_line(line))
+
+
+def _holds_title(dl) -> bool:
+    """is_title_with_date for the parsed date line `dl` (None: not a date line)."""
     if dl is None:
         return False
     rest = dl.rest.strip(_SECTION_TRIM)
@@ -171,11 +175,12 @@ def line_kind(line: str) -> str:
         return "related"
     if n <= 8 and _CREDIT.match(s) and "," not in s:
         return "credit"
-    if _CAPTION_START.match(s) or _CAPTION_END.search(s):
-        return "caption"
-    if is_title_with_date(s):
+    if _CAPTION_START.match(s) or ((":" in s or ")" in s) and _CAPTION_END.search(s)):
+        return "caption"                  # (_CAPTION_END needs a ':' or a ')': searched only then)
+    dl = parse_date_line(s)
+    if _holds_title(dl):
         return "title"
-    if parse_date_line(s) is not None:
+    if dl is not None:
         return "date"
     if ends_with_date(s) and n > 3:
         return "related"

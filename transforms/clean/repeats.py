@@ -59,15 +59,22 @@ class RepeatTracker:
     def __init__(self, title: Line | None):
         self.title = title
         self.title_key = line_key(title.s) if title is not None else None
-        self.title_words = word_set(title.s) if title is not None else frozenset()
+        self._title_words: frozenset[str] | None = None if title is not None else frozenset()
         self.kept_keys: dict[str, str] = {}
         self.recent: list[tuple[Line, Callable[[], frozenset[str]], str]] = []
         self.captions: list[tuple[Line, Callable[[], frozenset[str]]]] = []
-        self.lede: tuple[Line, frozenset[str]] | None = None
+        self.lede: tuple[Line, Callable[[], frozenset[str]]] | None = None
+
+    def title_words(self) -> frozenset[str]:
+        """Word set of the title, computed at first use (most pages never need it)."""
+        if self._title_words is None:
+            self._title_words = word_set(self.title.s)
+        return self._title_words
 
     def mark_lede(self, ln: Line) -> None:
-        """The line just accepted by `check` became the lede."""
-        self.lede = (ln, self.recent[-1][1]())
+        """The line just accepted by `check` became the lede (its word set is computed when a
+        later line first needs it)."""
+        self.lede = (ln, self.recent[-1][1])
         self.kept_keys[next(reversed(self.kept_keys))] = "lede"
 
     def check(self, ln: Line, kind: str) -> str | None:
@@ -110,9 +117,9 @@ class RepeatTracker:
             return missing <= max(1, other.words // NEAR_REPEAT_ADDED_PER)
 
         if self.title is not None and not ln.prose and close(self.title) \
-                and is_near_repeat(words(), self.title_words):
+                and is_near_repeat(words(), self.title_words()):
             return "dedup.repeated_title"
-        if self.lede is not None and close(self.lede[0]) and is_near_repeat(words(), self.lede[1]):
+        if self.lede is not None and close(self.lede[0]) and is_near_repeat(words(), self.lede[1]()):
             return "dedup.repeated_lede"
         if kind == "caption":
             for other, ow in self.captions[-NEAR_REPEAT_WINDOW:]:
