@@ -13,9 +13,9 @@
   only underthesea is timed);
 - peak_rss_mb_underthesea / peak_rss_mb_both: the process high-water mark (ru_maxrss) after
   the underthesea pass and after ours (ours runs second, so the difference is its extra);
-- worker_base_rss_mb / worker_segmenter_rss_mb: ru_maxrss of a fresh interpreter after
-  importing numpy, pandas and pyarrow (as a batch worker has them), and after
-  transforms.segment then segmented two short texts, one of them handed to word_tokenize;
+- worker_base_rss_mb / worker_segmenter_rss_mb: peak RSS (VmHWM, Linux) of a fresh
+  interpreter after importing numpy, pandas and pyarrow (as a batch worker has them), and
+  after transforms.segment then segmented two short texts, one handed to word_tokenize;
   worker_imported: which of underthesea, joblib, requests that process imported.
 
     python -m benchmarks.segmenter [--corpus DIR_OR_TARBALL] [--docs N]
@@ -38,9 +38,11 @@ __all__ = ["compare", "load_paragraphs", "worker_rss"]
 
 ROOT = Path(__file__).resolve().parents[1]
 _WORKER = """
-import json, resource, sys
+import json, sys
 import numpy, pandas, pyarrow
-mb = lambda: round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+def mb():  # VmHWM: ru_maxrss would carry the parent's peak over the exec
+    with open("/proc/self/status") as fh:
+        return round(next(int(x.split()[1]) for x in fh if x.startswith("VmHWM:")) / 1024, 1)
 base = mb()
 from transforms.segment import segment_words
 segment_words(["Khởi động bộ tách từ.", "Москва và Hà Nội"])
