@@ -467,10 +467,24 @@ PROMPT_MAX_WORDS = 40
 
 
 # cheap necessary condition for _PROMPT_START at a sentence start (after _SENTENCE_BREAK):
-# the first word of each of its branches after a terminator run, on the lower-cased line;
-# its first character is a terminator, so the regex engine skips through the line quickly
-_PROMPT_GATE = re.compile(r"[.!?…][\"”’)]* +(?:mời|hãy|vui lòng|bạn hãy|theo dõi|đăng ký|đăng kí|like|follow|"
-                          r"bấm|nhấn|click|ấn|tải|xem)")
+# the first word of each of its branches after a terminator run, on the lower-cased line
+_PROMPT_WORDS = r"(?:mời|hãy|vui lòng|bạn hãy|theo dõi|đăng ký|đăng kí|like|follow|bấm|nhấn|click|ấn|tải|xem)"
+# split by the terminator: after '.', the literal first character lets the engine skip through
+# the line; '!', '?' and '…' are rare, and their pattern runs only when the line holds one
+_PROMPT_GATE_DOT = re.compile(r"\.[\"”’)]* +" + _PROMPT_WORDS)
+_PROMPT_GATE_OTHER = re.compile(r"[!?…][\"”’)]* +" + _PROMPT_WORDS)
+
+
+def _may_start_prompt(line: str, low: str) -> bool:
+    """Cheap necessary condition for a span of `prompt_spans`: the line, or a sentence after a
+    terminator run, starts with the first word of an invitation (lower-cased line); a line
+    with a character that the case-insensitive regexes fold onto an ASCII letter is not
+    filtered."""
+    if not PREFILTER or _PROMPT_START.match(line) is not None or _PROMPT_GATE_DOT.search(low) is not None:
+        return True
+    if ("!" in low or "?" in low or "…" in low) and _PROMPT_GATE_OTHER.search(low) is not None:
+        return True
+    return _odd_folds(line)
 
 
 def prompt_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
@@ -479,8 +493,7 @@ def prompt_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
     _PROMPT_LOOKBACK characters before it), where the invitation must begin. A line where
     no sentence (nor the line) starts with an invitation word is skipped first."""
     low = lower_same_length(line) if low is None else low
-    if PREFILTER and _PROMPT_START.match(line) is None and _PROMPT_GATE.search(low) is None \
-            and not _odd_folds(line):
+    if not _may_start_prompt(line, low):
         return []
     out = []
     seen: set[int] = set()
