@@ -133,6 +133,39 @@ def _non_latin_letters(cps: np.ndarray) -> list[str]:
     return [chr(c) for c in cand[keep].tolist()]
 
 
+_BMP_BITS: np.ndarray | None = None     # per BMP code point: 1 letter, 2 Vietnamese-specific, 4 non-Latin letter
+
+
+def _bmp_bits() -> np.ndarray:
+    """The _BMP_BITS table, built at first use (the same tests as _code_points and
+    _non_latin_letters, for every BMP code point)."""
+    global _BMP_BITS
+    if _BMP_BITS is None:
+        chars = [chr(i) for i in range(0x10000)]
+        cp = np.arange(0x10000)
+        letter = np.fromiter(map(str.isalpha, chars), dtype=bool, count=0x10000)
+        # _NON_LATIN_LETTER: a word character ([^\W\d_]: alphanumeric, not a decimal digit)
+        # outside U+0000-02AF and U+1E00-1EFF
+        word = np.fromiter(map(str.isalnum, chars), dtype=bool, count=0x10000) & \
+            ~np.fromiter(map(str.isdecimal, chars), dtype=bool, count=0x10000)
+        non_latin = word & (cp > 0x2AF) & ((cp < 0x1E00) | (cp > 0x1EFF))
+        bits = letter.astype(np.uint8) | (non_latin.astype(np.uint8) << 2)
+        bits[[ord(c) for c in VI_SPECIFIC]] |= 2
+        _BMP_BITS = bits
+    return _BMP_BITS
+
+
+def _letter_profile(sample: str) -> tuple[int, int, np.ndarray, bool]:
+    """(letters, Vietnamese-specific letters, code points, whether _non_latin_letters finds any)
+    with one table lookup and one bincount; text outside the BMP goes the per-part way."""
+    cps = np.frombuffer(sample.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    if cps.size and int(cps.max()) > 0xFFFF:
+        letters, vi, cps = _code_points(sample)
+        return letters, vi, cps, True
+    counts = np.bincount(_bmp_bits()[cps], minlength=8)
+    return int(counts[1::2].sum()), int(counts[2:4].sum() + counts[6:8].sum()), cps, bool(counts[4:].sum())
+
+
 def _script(c: str) -> str:
     if c < "\u0250":
         return "LATIN"
@@ -212,10 +245,10 @@ def detect_language(text: str) -> tuple[str, float]:
     MIN_CONTENT_LETTERS, else vietnamese_score; 'vi' when it reaches VI_THRESHOLD.
     """
     sample = text[:MAX_CHARS]
-    letters, vi, cps = _code_points(sample)
+    letters, vi, cps, non_latin = _letter_profile(sample)
     if not letters:
         return "und", 0.0
-    other = _non_latin_letters(cps) if not sample.isascii() else []
+    other = _non_latin_letters(cps) if non_latin else []
     counts: dict[str, int] = {"LATIN": letters - len(other)}
     for c in other:                       # per character only for the (rare) non-Latin letters
         s = _script(c)

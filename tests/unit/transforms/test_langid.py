@@ -205,3 +205,20 @@ def test_corpus_sports_pages_are_accepted():
     assert out.rejects.num_rows == 0, out.rejects.to_pylist()
     assert out.articles.num_rows == len(DENSE_CORPUS_FILES)
     assert set(out.articles["language"].to_pylist()) == {"vi"}
+
+
+def test_letter_profile_equals_per_part_counts():
+    """detect_language counts letters with one BMP table (_letter_profile); it must agree with
+    _code_points and _non_latin_letters, character by character and on mixed texts."""
+    from transforms import langid
+
+    bits = langid._bmp_bits()
+    for i in range(0x10000):
+        c = chr(i)
+        want = c.isalpha() | (2 if c in langid.VI_SPECIFIC else 0) | (4 if langid._NON_LATIN_LETTER.match(c) else 0)
+        assert int(bits[i]) == want, hex(i)
+    for text in ["Hà Nội, ngày 5/2", "Привет và мир", "日本語のテキスト", "Ⅻ và ⅰ ²", "abc 😀 và", "", "12 345"]:
+        letters, vi, cps = langid._code_points(text)
+        l2, v2, _, non_latin = langid._letter_profile(text)
+        assert (l2, v2) == (letters, vi)
+        assert non_latin == bool(langid._non_latin_letters(cps)) or any(ord(c) > 0xFFFF for c in text)
