@@ -67,7 +67,7 @@ def compare(texts: list[str], batch_size: int = 2_000) -> dict:
     """Time underthesea.word_tokenize and the batch segmenter on `texts`; check equality."""
     from underthesea import word_tokenize
 
-    from transforms import segment_crf
+    from transforms import segment_crf, segment_model
 
     texts = [t for t in texts if t and not t.isspace()]
     word_tokenize("Khởi động.")                        # model load is not timed
@@ -80,8 +80,8 @@ def compare(texts: list[str], batch_size: int = 2_000) -> dict:
     }
     t0 = time.perf_counter()
     try:
-        seg = segment_crf.CrfSegmenter(*segment_crf._load_installed())
-    except segment_crf.UnsupportedModel as e:
+        seg = segment_crf.CrfSegmenter(*segment_model.load_installed())
+    except segment_model.UnsupportedModel as e:
         r.update(backend="underthesea", unsupported=str(e))
         return r
     r["ours_load_s"] = round(time.perf_counter() - t0, 3)

@@ -1,4 +1,4 @@
-"""segment_crf: the batch segmenter gives underthesea.word_tokenize's words exactly."""
+"""segment_crf (with the model read by segment_model) gives underthesea.word_tokenize's words."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +14,7 @@ import pytest
 from underthesea import word_tokenize
 
 import transforms.segment_crf as crf
+import transforms.segment_model as model
 from transforms.segment import segment_words
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -68,7 +69,7 @@ def test_whitespace_only_gives_no_words(seg):
 
 
 def test_small_cache_limit_resets_without_changing_words():
-    s = crf.CrfSegmenter(*crf._load_installed(), cache_limit=50)
+    s = crf.CrfSegmenter(*model.load_installed(), cache_limit=50)
     first = [s.segment([t])[0] for t in TRICKY]
     assert len(s._strs) > s._base          # the texts added syllables past the base ...
     s._cache_limit = 0
@@ -123,26 +124,26 @@ def test_isdigit_is_rusts_i32_parse(token, expected):
 
 @pytest.mark.parametrize("template", ["T[0][1]", "T[-3]", "T[0,4]", "T[1,0]", "T[0].upper", "W[0]"])
 def test_unsupported_templates_are_refused(template):
-    with pytest.raises(crf.UnsupportedModel):
-        crf._parse_templates(["T[0]", template])
+    with pytest.raises(model.UnsupportedModel):
+        model.parse_templates(["T[0]", template])
 
 
 def test_model_file_is_read_like_underthesea_core():
-    labels, attrs, state, trans, templates, dictionary, *_tokenizer = crf._load_installed()
+    labels, attrs, state, trans, templates, dictionary, *_tokenizer = model.load_installed()
     assert sorted(labels) == ["B-W", "I-W"]
     assert len(templates) == 43 and len(dictionary) > 50_000
     assert state.shape == (len(attrs), 2) and trans.shape == (2, 2)
     assert np.count_nonzero(state) > 50_000
-    with pytest.raises(crf.UnsupportedModel):
-        crf._read_crfsuite(b"UTCF" + bytes(60))
+    with pytest.raises(model.UnsupportedModel):
+        model._read_crfsuite(b"UTCF" + bytes(60))
 
 
 def test_unsupported_model_logs_one_line_and_falls_back(monkeypatch, caplog):
     # a different model cannot be installed in a test: the loader's refusal is injected
     def refuse():
-        raise crf.UnsupportedModel("templates changed")
+        raise model.UnsupportedModel("templates changed")
 
-    monkeypatch.setattr(crf, "_load_installed", refuse)
+    monkeypatch.setattr(crf, "load_installed", refuse)
     monkeypatch.setattr(crf, "_segmenter", crf._UNSET)
     with caplog.at_level(logging.WARNING, logger="transforms.segment_crf"):
         out = segment_words(TRICKY[:3])
@@ -177,8 +178,8 @@ print('ok')
 
 
 def test_model_pickles_with_classes_or_compression_are_refused():
-    assert crf._plain_pickle(pickle.dumps(["T[0]", {"a b"}, {"x": "y"}])) == ["T[0]", {"a b"}, {"x": "y"}]
-    with pytest.raises(crf.UnsupportedModel, match="fractions.Fraction"):
-        crf._plain_pickle(pickle.dumps([Fraction(1, 2)]))
-    with pytest.raises(crf.UnsupportedModel, match="not a plain pickle"):
-        crf._plain_pickle(zlib.compress(pickle.dumps(["T[0]"])))         # joblib's compress=True
+    assert model._plain_pickle(pickle.dumps(["T[0]", {"a b"}, {"x": "y"}])) == ["T[0]", {"a b"}, {"x": "y"}]
+    with pytest.raises(model.UnsupportedModel, match="fractions.Fraction"):
+        model._plain_pickle(pickle.dumps([Fraction(1, 2)]))
+    with pytest.raises(model.UnsupportedModel, match="not a plain pickle"):
+        model._plain_pickle(zlib.compress(pickle.dumps(["T[0]"])))         # joblib's compress=True
