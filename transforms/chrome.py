@@ -31,8 +31,8 @@ chrome, with a REMOVED_REASONS code and a human detail; the caller cuts them out
 `outlet_credit_prefix(lede, rest)` is separate because it is only valid at the start of the
 first lede line: '(Dân trí) - ', 'TTO - ', 'VOV.VN - ', '(NLĐO)- ', 'GDVN - ' ->
 ``boilerplate.outlet_credit``. Features, not a list of outlets: a parenthesized group of at
-most 5 words, or a domain name (ending .vn .com .net .org .info), followed by a dash or
-colon, is a credit. A bare all-caps acronym ('TTO', 'WPP') followed by a dash is a credit
+most 5 words, or a domain name (ending in one of WEB_TLDS: .vn .com .net .org .info .tv),
+followed by a dash or colon, is a credit. A bare all-caps acronym ('TTO', 'WPP') followed by a dash is a credit
 only when (a) the text after the dash starts with a capital or a digit (an apposition such
 as 'WPP - tập đoàn ...' starts lower case), (b) the acronym does not occur again in the lede
 or in `rest` (a story about WPP names WPP again; an outlet does not name itself), and (c)
@@ -345,8 +345,12 @@ def counter_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
 
 # -- URLs and slugs --------------------------------------------------------------------------
 
+# the web top-level domains a page's own links and credits use: one list for chrome, headline
+# (a bare domain line) and clean.tail (a site name used as a credit)
+WEB_TLDS = ("vn", "com", "net", "org", "info", "tv")
+_TLD_ALT = "|".join(WEB_TLDS)
 _WEB_EXT = (".html", ".htm", ".chn", ".tpo", ".ldo", ".vnp", ".aspx", ".php", ".amp")
-_DOMAIN_PATH = re.compile(r"(?<![\w.-])(?:[\w-]+\.)+(?:vn|com|net|org|info|tv)/", re.IGNORECASE)
+_DOMAIN_PATH = re.compile(r"(?<![\w.-])(?:[\w-]+\.)+(?:%s)/" % _TLD_ALT, re.IGNORECASE)
 _URL_TRIM = "\"'()[]<>,;.!?“”‘’"
 
 
@@ -373,12 +377,12 @@ def _is_slug(tok: str) -> bool:
 
 
 _URL_CUE = re.compile(r"[-/]|www")
-_URL_MARK = re.compile(r"://|www\.|[a-z0-9]-[a-z0-9]+-|\.(?:vn|com|net|org|info|tv)/|[a-z0-9]-[a-z0-9]+\.(?:html?|chn|tpo|ldo|vnp|aspx|php|amp)",
+_URL_MARK = re.compile(r"://|www\.|[a-z0-9]-[a-z0-9]+-|\.(?:%s)/|[a-z0-9]-[a-z0-9]+\.(?:html?|chn|tpo|ldo|vnp|aspx|php|amp)" % _TLD_ALT,
                        re.IGNORECASE)
 
 
 _SLUG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_TLD_SLASH = (".vn", ".tv", ".com", ".net", ".org", ".info")
+_TLD_SLASH = tuple("." + t for t in WEB_TLDS)
 
 
 def _may_have_url(line: str, low: str) -> bool:
@@ -571,7 +575,7 @@ def find_chrome_spans(line: str) -> list[ChromeSpan]:
 
 _DASH = r" {0,3}[-–—:] {0,3}"
 _PAREN_CREDIT = re.compile(r" {0,3}\(([^()\n]{1,40})\)" + _DASH)
-_DOMAIN_CREDIT = re.compile(r" {0,3}([\w-]{2,30}(?:\.[\w-]{1,20}){0,2}\.(?:vn|com|net|org|info))" + _DASH,
+_DOMAIN_CREDIT = re.compile(r" {0,3}([\w-]{2,30}(?:\.[\w-]{1,20}){0,2}\.(?:%s))" % _TLD_ALT + _DASH,
                             re.IGNORECASE)
 _ACRONYM_CREDIT = re.compile(r" {0,3}([A-ZĐ]{2,7})" + r" {0,3}[-–—] {0,3}")
 _OUTLET_SUFFIXES = ("O", "VN")

@@ -53,7 +53,7 @@ import unicodedata
 from datetime import datetime, time
 from typing import NamedTuple
 
-from transforms.chrome import SECTION_NAMES, menu_spans
+from transforms.chrome import SECTION_NAMES, WEB_TLDS, menu_spans
 from transforms.dates import ends_with_date, parse_date_line
 
 __all__ = ["KIND_REASON", "NearDate", "line_kind", "is_title_like", "is_title_with_date", "starts_with_brand",
@@ -72,7 +72,7 @@ TITLE_MAX_WORDS = 40
 PROSE_MIN_WORDS = 4
 
 # starts only where no name character is behind (linear on runs like 'a.a.a.a'); used with fullmatch
-_DOMAIN_LINE = re.compile(r"(?<![\w.-])(?:https?://)?(?:www\.)?(?:[\w-]+\.)+(?:vn|com|net|org|info|tv)/?",
+_DOMAIN_LINE = re.compile(r"(?<![\w.-])(?:https?://)?(?:www\.)?(?:[\w-]+\.)+(?:%s)/?" % "|".join(WEB_TLDS),
                           re.IGNORECASE)
 _PUBLICATION = re.compile(r"(?:Báo|Tạp chí|Đài|Cổng thông tin|Trang thông tin|Thời báo|Tuần báo|Nhật báo|Kênh)"
                           r"(?!\w)", re.IGNORECASE)

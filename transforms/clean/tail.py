@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from transforms.chrome import WEB_TLDS
 from transforms.dates import ends_with_date, parse_date_line
 from transforms.clean.lines import (
     Line, byline_name, chrome_reason, continues_article, credit_line, is_caption_credit, is_navigation,
@@ -157,7 +158,7 @@ def _is_domain(tok: str) -> bool:
     """'Kinhtedothi.vn', 'VOV.VN', 'Zing.vn': a site name used as a credit."""
     core = tok.rstrip(".")
     tld = core.rsplit(".", 1)[-1].lower() if "." in core else ""
-    return tld in ("vn", "com", "net", "org", "info", "tv")
+    return tld in WEB_TLDS
 
 
 def _agency(text: str) -> bool:
