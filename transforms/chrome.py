@@ -37,7 +37,9 @@ only when (a) the text after the dash starts with a capital or a digit (an appos
 as 'WPP - tập đoàn ...' starts lower case), (b) the acronym does not occur again in the lede
 or in `rest` (a story about WPP names WPP again; an outlet does not name itself), and (c)
 unless it ends like an outlet's acronym ('O' for online: TTO, TPO, NLĐO; or 'VN'), the first
-clause after the dash holds no second dash (an apposition closed by a dash).
+clause after the dash holds no second dash (an apposition closed by a dash). An acronym
+joined to the next word by a bare hyphen is a compound word, never a credit ('VN-Index',
+'PGS-TS').
 
 How to call (for the clean package): for every line that would be kept (lede, body,
 caption), `spans = find_chrome_spans(text)`; each span becomes a `Removed` row
@@ -581,6 +583,20 @@ _ACRONYM_CREDIT = re.compile(r" {0,3}([A-ZĐ]{2,7})" + r" {0,3}[-–—] {0,3}")
 _OUTLET_SUFFIXES = ("O", "VN")
 
 
+def _names_again(name: str, text: str) -> bool:
+    """`name` occurs in `text` as a word of its own, in any case (str.find first: no regex is
+    compiled for a text that does not hold it)."""
+    low, key = text.lower(), name.lower()
+    at = low.find(key)
+    while at >= 0:
+        end = at + len(key)
+        if (at == 0 or not low[at - 1].isalnum() and low[at - 1] != "_") and \
+                (end == len(low) or not low[end].isalnum() and low[end] != "_"):
+            return True
+        at = low.find(key, at + 1)
+    return False
+
+
 def outlet_credit_prefix(lede: str, rest: str = "") -> ChromeSpan | None:
     """The outlet's credit glued to the start of the first lede line, or None.
 
@@ -602,10 +618,11 @@ def outlet_credit_prefix(lede: str, rest: str = "") -> ChromeSpan | None:
         return None
     name = m.group(1)
     after = lede[m.end():]
+    if m.group(0).strip() == name + "-":
+        return None                                           # a compound word: 'VN-Index', 'PGS-TS'
     if not after or not (after[0].isupper() or after[0].isdigit()):
         return None                                           # (a) an apposition: 'WPP - tập đoàn ...'
-    pattern = re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE)
-    if pattern.search(after) or pattern.search(rest):
+    if _names_again(name, after) or _names_again(name, rest):
         return None                                           # (b) the story names it again
     if not name.endswith(_OUTLET_SUFFIXES):
         clause = re.split(r"[,.;:!?]", after, maxsplit=1)[0]

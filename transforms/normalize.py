@@ -250,7 +250,9 @@ def split_glued(word: str) -> str:
     """'trênGoogle' -> 'trên Google'; 'iPhone', 'YouTube', 'VinFast' unchanged.
 
     Splits before a capital letter when the letters before it form one Vietnamese syllable
-    that carries a diacritic and is lower case after its first letter.
+    that carries a diacritic and is lower case after its first letter, and at least two
+    characters follow the cut: a lone capital at the end ('giám đốC') is a typo inside the
+    word, and 'đố C' would be worse than the input.
     """
     out = []
     start = 0
@@ -260,6 +262,8 @@ def split_glued(word: str) -> str:
             # The piece since the last cut only grows from here on, so it can never be a
             # syllable again: stop. (Testing ever longer pieces was quadratic on a glued run
             # of 100k letters such as 'trênGoogletrênGoogle...'.)
+            break
+        if len(word) - cut < 2:
             break
         left = word[start:cut]
         if (any(c in _VI_SPECIFIC for c in left) and (len(left) == 1 or left[1:].islower())

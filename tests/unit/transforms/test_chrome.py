@@ -101,6 +101,8 @@ def test_outlet_credit_prefix(lede, rest, name, end):
     ("HUẾ - Sáng nay, lễ hội bắt đầu.", ""),
     ("(12/5) - ngày hội sách", ""),
     ("Sáng 15/5, tại Hà Nội, Bộ Y tế tổ chức hội nghị.", ""),
+    ("VN-Index giảm nhẹ 2 điểm trong phiên sáng nay.", ""),      # a compound word, not 'VN -'
+    ("PGS-TS Nguyễn Văn B, Trưởng khoa, cho biết bệnh nhân đã ổn định.", ""),
 ])
 def test_sentence_subject_is_not_an_outlet_credit(lede, rest):
     assert outlet_credit_prefix(lede, rest) is None

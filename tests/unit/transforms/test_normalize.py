@@ -50,6 +50,8 @@ def test_foreign_words_and_codes_are_left_alone(word):
     ("Mua iPhone và MacBook ở McDonald's", "Mua iPhone và MacBook ở McDonald's"),
     ("xem trên YouTube, eBay, VnExpress, VinFast", "xem trên YouTube, eBay, VnExpress, VinFast"),
     ("tại TP.HCM, PGS.TS Nguyễn Văn A", "tại TP.HCM, PGS.TS Nguyễn Văn A"),
+    ("Ông là giám đốC công ty", "Ông là giám đốC công ty"),       # a typo: 'đố C' would be worse
+    ("niêm yết bằngUSD", "niêm yết bằng USD"),
 ])
 def test_glued_words(text, expected):
     assert normalize_text(text) == expected
