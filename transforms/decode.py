@@ -17,7 +17,7 @@ Candidates, in order:
 1. a BOM decides: UTF-32 LE/BE, UTF-16 LE/BE, UTF-8 ('utf-8-sig'); UTF-16/32 without a BOM are
    tried when NUL bytes line up on one byte parity;
 2. strict UTF-8 ('utf-8'); when the text carries mojibake signatures ("Viá»‡t", "Ã¡"), each
-   affected space-delimited run is re-read as UTF-8 (ftfy for the sloppy cases) and the
+   affected space-delimited run is re-read as UTF-8, one sequence at a time, and the
    repair of a run is kept only when it cannot have made things worse (`repair_mojibake`):
    it round-trips (encoding the repaired run as UTF-8 and reading the bytes back as
    cp1252/latin-1 gives the run again), it has fewer signatures, and every letter it adds is a
