@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -64,9 +64,10 @@ def articles_frame(result: BatchResult, checks: pa.Table | None = None) -> pd.Da
     return frame
 
 
-def paragraphs_frame(result: BatchResult) -> pd.DataFrame:
+def paragraphs_frame(result: BatchResult, drop_ids: pa.Array | None = None) -> pd.DataFrame:
     """Grain: one row per kept paragraph, its text as a length; `positions_contiguous` is its
-    article's verdict (positions 0..n-1, each once)."""
+    article's verdict (positions 0..n-1, each once). Paragraphs of the articles in `drop_ids`
+    (quarantined) are left out; the other articles' verdicts do not depend on them."""
     p = result.paragraphs
     per = p.group_by("article_id").aggregate([("position", "count"), ("position", "count_distinct"),
                                               ("position", "min"), ("position", "max")])
@@ -74,13 +75,59 @@ def paragraphs_frame(result: BatchResult) -> pd.DataFrame:
                          pc.equal(per["position_count"], pc.add(per["position_max"], 1))),
                  pc.equal(per["position_count"], per["position_count_distinct"]))
     verdict = pc.take(ok, pc.index_in(p["article_id"], per["article_id"]))
-    return pa.table({"kind": p["kind"], "text_chars": pc.utf8_length(p["text"]), "line_no": p["line_no"],
-                     "positions_contiguous": verdict}).to_pandas()
+    frame = pa.table({"kind": p["kind"], "text_chars": pc.utf8_length(p["text"]), "line_no": p["line_no"],
+                      "positions_contiguous": verdict})
+    return _without(frame, p["article_id"], drop_ids).to_pandas()
 
 
-def removed_frame(result: BatchResult) -> pd.DataFrame:
-    """Grain: one row per removed line."""
-    return result.removed.select(["reason"]).to_pandas()
+def removed_frame(result: BatchResult, drop_ids: pa.Array | None = None) -> pd.DataFrame:
+    """Grain: one row per removed line (lines of the articles in `drop_ids` left out)."""
+    r = result.removed
+    return _without(r.select(["reason"]), r["article_id"], drop_ids).to_pandas()
+
+
+def _without(frame: pa.Table, article_ids, drop_ids: pa.Array | None) -> pa.Table:
+    if drop_ids is None or not len(drop_ids):
+        return frame
+    return frame.filter(pc.invert(pc.is_in(article_ids, drop_ids)))
+
+
+@dataclass
+class TransformVerdict:
+    """The transform gate's decision on a buffer of batches: the articles it quarantines (their
+    ids, and one rejects row each, stage 'gate') and the failure text when a table-level
+    critical expectation blocks."""
+    bad_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    rejects: pa.Table = field(default_factory=lambda: T.REJECTS.empty_table())
+    failure: str | None = None
+
+    def keep(self, table: pa.Table) -> pa.Table:
+        """`table` without the rows of quarantined articles (a table without article_id: as it is)."""
+        if not len(self.bad_ids) or "article_id" not in table.column_names:
+            return table
+        return table.filter(pc.invert(pc.is_in(table["article_id"], self.bad_ids)))
+
+
+def judge_transform(result: BatchResult, audit: AuditLog, stats,
+                    checks: pa.Table | None = None) -> TransformVerdict:
+    """Gate transformed rows without changing them (`checks`: their article checks, see
+    articles_frame): clean_articles on the articles; clean_paragraphs and clean_removed on the
+    rows of the articles it did not quarantine. The caller drops the quarantined articles' rows
+    (TransformVerdict.keep) table by table, so no second copy of every table is made here."""
+    if result.articles.num_rows == 0:
+        return TransformVerdict()
+    rep = audit.add(run_gate("clean_articles", articles_frame(result, checks), "transform",
+                             max_quarantine_share=1.0), stats)
+    failures = [rep.summary()] if rep.blocking else []
+    verdict = _quarantine(result.articles, rep.quarantined, stats) if rep.quarantined else TransformVerdict()
+    for suite, frame in (("clean_paragraphs", paragraphs_frame(result, verdict.bad_ids)),
+                         ("clean_removed", removed_frame(result, verdict.bad_ids))):
+        if len(frame):
+            r = audit.add(run_gate(suite, frame, "transform", max_quarantine_share=1.0), stats)
+            if r.blocking:
+                failures.append(r.summary())
+    verdict.failure = " ".join(failures) or None
+    return verdict
 
 
 def gate_transform(result: BatchResult, audit: AuditLog, stats,
@@ -88,24 +135,16 @@ def gate_transform(result: BatchResult, audit: AuditLog, stats,
     """Gate one transformed batch (`checks`: its article checks, see articles_frame). Articles
     that fail a row-level expectation move to rejects (stage 'gate', the expectation's reason
     code) with their paragraphs, removed lines and signatures; returns a failure text when a
-    table-level critical expectation failed."""
-    if result.articles.num_rows == 0:
-        return result, None
-    rep = audit.add(run_gate("clean_articles", articles_frame(result, checks), "transform",
-                             max_quarantine_share=1.0), stats)
-    failures = [rep.summary()] if rep.blocking else []
-    if rep.quarantined:
-        result = _quarantine(result, rep.quarantined, stats)
-    for suite, frame in (("clean_paragraphs", paragraphs_frame(result)), ("clean_removed", removed_frame(result))):
-        if len(frame):
-            r = audit.add(run_gate(suite, frame, "transform", max_quarantine_share=1.0), stats)
-            if r.blocking:
-                failures.append(r.summary())
-    return result, (" ".join(failures) or None)
+    table-level critical expectation failed. (The flow uses judge_transform and drops the rows
+    while it stages them.)"""
+    verdict = judge_transform(result, audit, stats, checks)
+    if len(verdict.bad_ids):
+        out = {f.name: verdict.keep(getattr(result, f.name)) for f in fields(result) if f.name != "rejects"}
+        result = BatchResult(**out, rejects=pa.concat_tables([result.rejects, verdict.rejects]))
+    return result, verdict.failure
 
 
-def _quarantine(result: BatchResult, quarantined: dict[int, Outcome], stats) -> BatchResult:
-    arts = result.articles
+def _quarantine(arts: pa.Table, quarantined: dict[int, Outcome], stats) -> TransformVerdict:
     idx = sorted(quarantined)
     bad_ids = pa.array([arts["article_id"][i].as_py() for i in idx], pa.string())
     now = datetime.now(timezone.utc)
@@ -117,11 +156,7 @@ def _quarantine(result: BatchResult, quarantined: dict[int, Outcome], stats) -> 
                      "detail": f"{o.label} failed: {o.why}", "run_id": arts["run_id"][i].as_py(),
                      "rejected_at": now})
     stats.quarantined += len(rows)
-
-    def keep(t: pa.Table) -> pa.Table:
-        return t.filter(pc.invert(pc.is_in(t["article_id"], bad_ids))) if "article_id" in t.column_names else t
-    out = {f.name: keep(getattr(result, f.name)) for f in fields(result) if f.name != "rejects"}
-    return BatchResult(**out, rejects=pa.concat_tables([result.rejects, pa.Table.from_pylist(rows, schema=T.REJECTS)]))
+    return TransformVerdict(bad_ids, pa.Table.from_pylist(rows, schema=T.REJECTS))
 
 
 # -- load ---------------------------------------------------------------------------------
