@@ -445,6 +445,11 @@ class CrfSegmenter:
                 cur[:a] = np.where(cur[:a] == 1, b1, b0)
         return labels
 
+    def load_fallback(self) -> None:
+        """Load the model of the word_tokenize that unsafe texts go to now, instead of at the
+        first such text (it is underthesea's own code and model, loaded on first use)."""
+        self._word_tokenize("Khởi động.")
+
     def segment(self, texts: list[str]) -> list[list[str]]:
         """Words of each text as underthesea.word_tokenize gives them; one list per text, in
         order. A text with a character outside the safe set is handed to word_tokenize."""
