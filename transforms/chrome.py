@@ -59,7 +59,7 @@ from typing import NamedTuple
 from transforms import lexicon
 
 __all__ = ["ChromeSpan", "find_chrome_spans", "outlet_credit_prefix", "menu_spans", "font_control_spans",
-           "player_spans", "counter_spans", "url_spans", "prompt_spans", "SECTION_NAMES"]
+           "player_spans", "counter_spans", "url_spans", "prompt_spans", "SECTION_NAMES", "trie_pattern"]
 
 
 class ChromeSpan(NamedTuple):
@@ -71,15 +71,9 @@ class ChromeSpan(NamedTuple):
 
 # section names through the one lexicon loader (transforms/lexicon.py), lower-cased for matching
 SECTION_NAMES = frozenset(unicodedata.normalize("NFC", c.lower()) for c in lexicon.cues("navigation.txt"))
-_MAX_NAME_WORDS = max(n.count(" ") + 1 for n in SECTION_NAMES)
-_TOKEN = re.compile(r"\S+")
 _SEPARATORS = frozenset("| - – — » › > >> / • · :: ||".split())
 _ARROWS = frozenset("» › > >>".split())
-_TOKEN_TRIM = ",;"
 
-
-def _tokens(line: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(line)]
 
 
 # -- menus -----------------------------------------------------------------------------------
@@ -89,11 +83,7 @@ def _capitalized_forms(name: str) -> set[str]:
     return {" ".join([words[0].capitalize()] + words[1:]), " ".join(w.capitalize() for w in words), name.upper()}
 
 
-# case-sensitive alternation of the capitalized forms: the regex engine skips ahead to a
-# capital letter, so a line of prose costs little; token boundaries are checked in Python
-_FIRST_WORDS = frozenset(f.split()[0].rstrip(",;") for n in SECTION_NAMES for f in _capitalized_forms(n)) | \
-    frozenset(f.split()[0] + p for n in SECTION_NAMES for f in _capitalized_forms(n) for p in ",;")
-def _trie_pattern(words: set[str]) -> str:
+def trie_pattern(words: set[str]) -> str:
     """A regex matching any of `words`, longest first, written as a character trie so that
     the engine compares one character per step instead of trying each word in turn."""
     trie: dict = {}
@@ -113,7 +103,9 @@ def _trie_pattern(words: set[str]) -> str:
     return emit(trie)
 
 
-_NAME_RE = re.compile("(?:%s)[,;]*" % _trie_pattern({f for n in SECTION_NAMES for f in _capitalized_forms(n)}))
+# case-sensitive alternation of the capitalized forms: the regex engine skips ahead to a
+# capital letter, so a line of prose costs little; token boundaries are checked in Python
+_NAME_RE = re.compile("(?:%s)[,;]*" % trie_pattern({f for n in SECTION_NAMES for f in _capitalized_forms(n)}))
 
 
 def menu_spans(line: str, low: str | None = None) -> list[ChromeSpan]:
@@ -170,21 +162,6 @@ def _in_sentence(line: str, start: int, end: int) -> bool:
         return True
     after = line[end:].lstrip()
     return bool(after) and after[0].isalpha() and after[0].islower()
-
-
-def _match_name(toks: list[tuple[int, int, str]], j: int) -> int:
-    """Number of tokens (longest first) from j that spell a capitalized section name, else 0."""
-    first = toks[j][2]
-    if not first[0].isupper():
-        return 0
-    for k in range(min(_MAX_NAME_WORDS, len(toks) - j), 0, -1):
-        words = [t[2] for t in toks[j:j + k]]
-        if any(w in _SEPARATORS for w in words):
-            continue
-        name = " ".join(words).rstrip(_TOKEN_TRIM).lower()
-        if name in SECTION_NAMES:
-            return k
-    return 0
 
 
 # -- font-size controls ----------------------------------------------------------------------

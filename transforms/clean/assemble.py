@@ -52,8 +52,8 @@ def assemble(st: PageState, items: list[Line], spans_of: dict[int, list[Span]]) 
         if n == first_story:
             rest = " ".join(other.s for m, (other, k) in enumerate(st.kept) if m != n and k != "table")
             spans, credit = cut_outlet_credit(ln.raw, spans, rest)
-            if credit is not None and st.out.credit is None:
-                st.out.credit = credit
+            if credit is not None:
+                st.set_credit(credit)
             if credit is None:
                 spans = cut_credit_prefix(st, ln, spans)
         else:

@@ -86,9 +86,6 @@ def read_body(st: PageState, items: list[Line], start: int, last: int, recurring
     seen_prose = False
     for j in range(start, last + 1):
         ln = items[j]
-        if j in tables:
-            st.keep(ln, "table")                   # a text-table row: no fragment/short-line rule
-            continue
         chrome = chrome_reason(ln) if ln.short or ln.s.isascii() else None
         if chrome:
             st.remove(ln, *chrome)
@@ -99,6 +96,9 @@ def read_body(st: PageState, items: list[Line], start: int, last: int, recurring
             continue
         if ln.short and not ln.prose and is_navigation(ln, strict=True):
             st.remove(ln, "boilerplate.navigation")
+            continue
+        if j in tables:                            # a share bar or a menu split by '|' is not a
+            st.keep(ln, "table")                   # table (above); no fragment/short-line rule
             continue
         why = date_line_reason(st, ln, in_head)
         if why:

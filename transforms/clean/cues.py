@@ -73,8 +73,6 @@ CAPTION_CREDIT_END = re.compile(
 CAPTION_START = re.compile(r"^(?:Ảnh minh h[ọo]ạ?|Ảnh\s?:|Ảnh tư liệu)", re.IGNORECASE)
 # "(ĐCSVN) - ", "(GLO)- ", "(Chinhphu.vn) -"
 CREDIT_PREFIX = re.compile(r"^\(([^()]{2,40})\)\s?[-–—]\s?")
-# "TTO - ", "VOV.VN - ", "NLĐO - ": an agency code before the lede (first paragraph only)
-CODE_PREFIX = re.compile(r"^([A-ZĐ][A-ZĐ0-9.]{1,11})\s?[-–—]\s")
 THEO = re.compile(r"^[Tt]heo\s(?!dõi\b)(\S.*)$")
 NGUON = re.compile(r"^[Nn]guồn\s?(?::\s?|\s(?=[A-ZĐ(]))(\S.*)$")
 BYLINE_LABEL = re.compile(r"^(?:%s)\s?(?::\s?|$|\s(?=[A-ZĐ]))(.*)$" % alternation(BYLINE_LABELS),

@@ -39,7 +39,7 @@ import re
 from bisect import bisect_left
 from typing import NamedTuple
 
-from transforms.chrome import _trie_pattern
+from transforms.chrome import trie_pattern
 from transforms.clean.lines import CAPTION_MAX_WORDS
 from transforms.clean.rows import Span
 from transforms.clean.sentences import sentence_ends
@@ -73,9 +73,9 @@ _MINH_HOA = ("Ảnh minh họa", "Ảnh minh hoạ", "ẢNH MINH HỌA", "Ảnh 
 # through the text by their first characters) and by str.find for lower-case "ảnh"/"nguồn"
 # in brackets or before ':' (a bare "nguồn" or "ảnh" is a word of the sentence). The character
 # before a label and what follows it are checked in Python (`_opener`, `_cut_marker`).
-# (the alternation is written as a character trie, chrome._trie_pattern: the same longest-first
+# (the alternation is written as a character trie, chrome.trie_pattern: the same longest-first
 # match at each position, with fewer branches tried at each capital letter)
-_MARK = re.compile(r"(?:%s)(?=[\s:.,)])" % _trie_pattern(set(_LABELS)))
+_MARK = re.compile(r"(?:%s)(?=[\s:.,)])" % trie_pattern(set(_LABELS)))
 # lower-case labels: (needle, offset of the label in the needle, label); found with str.find
 _LOWER = (("(nguồn ảnh", 1, "nguồn ảnh"), ("( nguồn ảnh", 2, "nguồn ảnh"), ("(nguồn", 1, "nguồn"),
           ("( nguồn", 2, "nguồn"), ("(ảnh", 1, "ảnh"), ("( ảnh", 2, "ảnh"), ("ảnh:", 0, "ảnh"), ("ảnh :", 0, "ảnh"))

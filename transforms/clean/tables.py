@@ -2,12 +2,13 @@
 
 Grain: the non-blank lines of one page between the head and the tail. `text_tables.table_blocks`
 groups consecutive table rows (a blank line ends a block) into tables: 2+ rows, or one row
-with 3+ cells. Every line of a block is kept whole as a `table` paragraph by body.read_body,
-before the chrome, fragment and short-line rules (which would drop a row such as
+with 3+ cells. body.read_body keeps every line of a block whole as a `table` paragraph once
+the chrome and navigation rules have passed it (a share bar or a menu split by '|' looks like
+a one-row table), before the fragment and short-line rules (which would drop a row such as
 '1. Man City 38 32 4 2 106-27 100'); chrome_cut still cuts widgets inside its cells. A row
 longer than TABLE_ROW_MAX_WORDS words is never a table row: it holds story sentences (a
-table flattened into a story line stays in the body, whole, as before), and 'table' rows
-are not part of the article's `body` column.
+table flattened into a story line stays in the body, whole, as before). Table rows are part
+of the article's `body` column (transforms.pipeline.BODY_KINDS).
 """
 from __future__ import annotations
 

@@ -65,6 +65,24 @@ def test_text_table_rows_are_kept_as_table_paragraphs():
     assert spans_cover(lines, r)
 
 
+def test_a_share_bar_or_menu_split_by_pipes_is_not_a_table_row():
+    """'Chia sẻ | Bình luận | In bài' has the shape of a one-row table; the chrome and
+    navigation rules decide it before the table rule keeps it (it would land in body)."""
+    lines = ["Giá xăng giảm mạnh từ chiều nay",
+             "Chiều 5/3, liên Bộ Công Thương - Tài chính điều chỉnh giá xăng dầu, mức giảm lớn nhất từ đầu năm.",
+             "Theo đó, giá các mặt hàng như sau.",
+             "Mặt hàng | Giá mới | Mức giảm", "Xăng RON95 | 21.500 | 650", "Xăng E5 | 20.400 | 600",
+             "Chia sẻ | Bình luận | In bài",
+             "Các cửa hàng áp dụng giá mới từ 15h chiều nay trên toàn quốc, theo thông báo của liên bộ.",
+             "Trang chủ | Liên hệ | Quảng cáo | Đặt báo"]
+    r = structure_article(lines)
+    kept, removed = rows(r)
+    assert [t for k, t in kept if k == "table"] == lines[3:6]
+    assert ("boilerplate.navigation", "Chia sẻ | Bình luận | In bài") in removed
+    assert ("boilerplate.navigation", "Trang chủ | Liên hệ | Quảng cáo | Đặt báo") in removed
+    assert spans_cover(lines, r)
+
+
 def test_table_at_the_end_of_the_story_is_not_the_tail():
     lines = ["Kết quả vòng 5 V-League", "Vòng 5 V-League diễn ra sôi động với nhiều bàn thắng.",
              "Hà Nội 2-1 SLNA", "HAGL 0-0 Đà Nẵng", "Bình Dương 3-1 Thanh Hóa"]
