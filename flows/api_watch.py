@@ -20,10 +20,10 @@ import os
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+from flows.procs import probe
 
 API_POLL_SECONDS = 1.0
 API_REFUSED_MISSES = 2          # /health refused this many times in a row: the API is gone
@@ -99,20 +99,6 @@ def _lock_state():
     is imported; read from sys.modules so this module imports nothing of the warehouse."""
     faults = sys.modules.get("flows.warehouse.faults")
     return getattr(faults, "LOCK", None)
-
-
-def probe(url: str, timeout: float = 2.0) -> str:
-    """'ok', 'refused' (nothing listens, or an error answer) or 'silent' (no answer in time)."""
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as r:
-            return "ok" if r.status == 200 else "refused"
-    except urllib.error.HTTPError:
-        return "refused"
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", e)
-        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-            return "silent"
-        return "refused"
 
 
 def quiet_prefect_api_logging() -> None:

@@ -30,10 +30,7 @@ class AuditLog:
     def add(self, report: GateReport, stats=None) -> GateReport:
         self.reports.append(report)
         if stats is not None:
-            if report.blocking:
-                stats.gates_failed += 1
-            else:
-                stats.gates_passed += 1
+            stats.count_gate(report.blocking)
         return report
 
     def table(self) -> pa.Table:

@@ -84,8 +84,6 @@ def run(
     except NewsetlError as e:
         _die(str(e), e.exit_code)
 
-    import gc
-    gc.freeze()     # the imported modules' objects: the collector does not rescan them during the run
     try:
         boot.wait_for_api()
         stops.watch_api(boot.api_url_in_use(), boot.process)   # a lost API: flows/stops.py

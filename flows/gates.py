@@ -87,6 +87,7 @@ def removed_frame(result: BatchResult, drop_ids: pa.Array | None = None) -> pd.D
 
 
 def _without(frame: pa.Table, article_ids, drop_ids: pa.Array | None) -> pa.Table:
+    """`frame` without the rows whose article id (`article_ids`, aligned with it) is in `drop_ids`."""
     if drop_ids is None or not len(drop_ids):
         return frame
     return frame.filter(pc.invert(pc.is_in(article_ids, drop_ids)))
@@ -103,9 +104,9 @@ class TransformVerdict:
 
     def keep(self, table: pa.Table) -> pa.Table:
         """`table` without the rows of quarantined articles (a table without article_id: as it is)."""
-        if not len(self.bad_ids) or "article_id" not in table.column_names:
+        if "article_id" not in table.column_names:
             return table
-        return table.filter(pc.invert(pc.is_in(table["article_id"], self.bad_ids)))
+        return _without(table, table["article_id"], self.bad_ids)
 
 
 def judge_transform(result: BatchResult, audit: AuditLog, stats,
@@ -130,20 +131,6 @@ def judge_transform(result: BatchResult, audit: AuditLog, stats,
     return verdict
 
 
-def gate_transform(result: BatchResult, audit: AuditLog, stats,
-                   checks: pa.Table | None = None) -> tuple[BatchResult, str | None]:
-    """Gate one transformed batch (`checks`: its article checks, see articles_frame). Articles
-    that fail a row-level expectation move to rejects (stage 'gate', the expectation's reason
-    code) with their paragraphs, removed lines and signatures; returns a failure text when a
-    table-level critical expectation failed. (The flow uses judge_transform and drops the rows
-    while it stages them.)"""
-    verdict = judge_transform(result, audit, stats, checks)
-    if len(verdict.bad_ids):
-        out = {f.name: verdict.keep(getattr(result, f.name)) for f in fields(result) if f.name != "rejects"}
-        result = BatchResult(**out, rejects=pa.concat_tables([result.rejects, verdict.rejects]))
-    return result, verdict.failure
-
-
 def _quarantine(arts: pa.Table, quarantined: dict[int, Outcome], stats) -> TransformVerdict:
     idx = sorted(quarantined)
     bad_ids = pa.array([arts["article_id"][i].as_py() for i in idx], pa.string())
@@ -155,7 +142,7 @@ def _quarantine(arts: pa.Table, quarantined: dict[int, Outcome], stats) -> Trans
                      "size_bytes": None, "stage": "gate", "reason": o.reason,
                      "detail": f"{o.label} failed: {o.why}", "run_id": arts["run_id"][i].as_py(),
                      "rejected_at": now})
-    stats.quarantined += len(rows)
+    stats.count_quarantined(len(rows))
     return TransformVerdict(bad_ids, pa.Table.from_pylist(rows, schema=T.REJECTS))
 
 

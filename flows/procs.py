@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
-__all__ = ["free_port", "api_healthy", "wait_healthy", "stop_process", "die_with_parent",
+__all__ = ["free_port", "probe", "api_healthy", "wait_healthy", "stop_process", "die_with_parent",
            "term_as_interrupt", "exit_without_finalizing", "die"]
 
 
@@ -22,13 +22,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def api_healthy(url: str, timeout: float = 2.0) -> bool:
-    """Whether <url>/health (url: a Prefect API, '.../api') answers 200 now."""
+def probe(url: str, timeout: float = 2.0) -> str:
+    """<url>/health (url: a Prefect API, '.../api') now: 'ok' (200), 'refused' (nothing
+    listens, or an error answer) or 'silent' (no answer in time)."""
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as r:
-            return r.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
+            return "ok" if r.status == 200 else "refused"
+    except urllib.error.HTTPError:
+        return "refused"
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            return "silent"
+        return "refused"
+
+
+def api_healthy(url: str, timeout: float = 2.0) -> bool:
+    """Whether <url>/health answers 200 now."""
+    return probe(url, timeout) == "ok"
 
 
 def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 180.0,

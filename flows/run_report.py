@@ -56,6 +56,18 @@ class RunStats:
             with self._lock:
                 self.stage_seconds[stage] = round(self.stage_seconds.get(stage, 0.0) + seconds, 3)
 
+    def count_gate(self, blocking: bool) -> None:
+        """One gate report (the stager thread and the main loop both gate)."""
+        with self._lock:
+            if blocking:
+                self.gates_failed += 1
+            else:
+                self.gates_passed += 1
+
+    def count_quarantined(self, articles: int) -> None:
+        with self._lock:
+            self.quarantined += articles
+
     def count_staged(self, articles: int, rejects: pa.Table, removed: int) -> None:
         """Rows of a transformed, gated batch that were staged."""
         with self._lock:

@@ -67,8 +67,9 @@ def load_config(path: Path, deployment: str | None = None, base: Path | None = N
     and its one cron schedule (cron, timezone, active); entrypoint must be the news-etl flow;
     pull steps and work_pool are for `prefect deploy` and workers, and are not used here.
     Relative `source`/`warehouse` parameters become absolute against `base` (default: the
-    current directory, which is the folder of the default `prefect.yaml`), so a scheduled run
-    does not depend on its cwd. Anything else wrong raises ConfigError naming the key.
+    folder of `path`, as a worker resolves them against the checkout that holds prefect.yaml),
+    so a scheduled run depends neither on its cwd nor on where `newsetl serve` started.
+    Anything else wrong raises ConfigError naming the key.
     """
     import yaml
     try:
@@ -96,7 +97,7 @@ def load_config(path: Path, deployment: str | None = None, base: Path | None = N
         raise ConfigError(f"{where}: parameters must be a mapping of flow parameter to value")
     params = dict(params)
     _check_parameters(where, params)
-    base = Path(base) if base is not None else Path.cwd()
+    base = Path(base) if base is not None else Path(path).resolve().parent
     for key in _PATH_PARAMETERS:
         if key in params:
             params[key] = str((base / Path(params[key]).expanduser()).resolve())

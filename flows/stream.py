@@ -82,6 +82,8 @@ def stream_batches(batches: list[list[SourceEntry]], known: dict[str, str], cfg:
 
     `progress` (flows.progress.Progress) gets three stages counted in files, each moving per
     batch: extract (read), transform (a worker finished the batch), stage (gated and staged)."""
+    gc.freeze()     # what is alive now (imported modules: Prefect, GX, pandas...) is never rescanned,
+                    # so _release_futures' collection per batch costs little in every kind of run
     processed: set[str] = set()
     listed = stats.listed_paths                # every path handed to extract: the load gate finds each one
     raw: list[pa.Table] = []                   # extracted batches waiting for the extract gate

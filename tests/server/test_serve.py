@@ -66,12 +66,12 @@ def test_repo_config_is_hourly_with_absolute_paths(tmp_path):
     assert cfg.description.startswith("Load new and changed files")
 
 
-def test_relative_paths_resolve_against_the_current_directory(tmp_path, monkeypatch):
+def test_relative_paths_resolve_against_the_config_folder_not_the_cwd(tmp_path, monkeypatch):
     (tmp_path / "conf").mkdir()
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)             # started elsewhere: `newsetl serve --config conf/prefect.yaml`
     cfg = load_config(_config(tmp_path / "conf", "rel", Path("src"), Path("wh")))
-    assert cfg.parameters["source"] == str(tmp_path / "src")
-    assert cfg.parameters["warehouse"] == str(tmp_path / "wh")
+    assert cfg.parameters["source"] == str(tmp_path / "conf" / "src")
+    assert cfg.parameters["warehouse"] == str(tmp_path / "conf" / "wh")
 
 
 @pytest.mark.parametrize("entry, top, names", [

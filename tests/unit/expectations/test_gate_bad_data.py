@@ -15,6 +15,8 @@ import pytest
 
 from expectations.gate import run_gate
 from flows import gates
+from flows.audit import AuditLog
+from flows.run_report import RunStats
 from flows.sources import read_entries, scan_source
 from flows.warehouse import Changes, Warehouse
 from transforms import tables as T
@@ -152,21 +154,25 @@ def test_clean_articles_quarantines_the_bad_row(batch, expectation, column, reas
                     max_quarantine_share=0.1).blocking
 
 
-def test_gate_transform_moves_quarantined_article_to_rejects(batch):
+def test_transform_gate_moves_quarantined_article_to_rejects(batch):
+    """The flow's path: judge_transform decides, TransformVerdict.keep drops the quarantined
+    article's rows table by table (flows/stream.stage_task), its rejects row is added."""
     bad = _body(batch, 2, "Ngắn quá.")
     aid = bad.articles["article_id"][2].as_py()
-    stats = SimpleNamespace(gates_passed=0, gates_failed=0, quarantined=0)
-    audit = gates.AuditLog("test")
-    kept, failure = gates.gate_transform(bad, audit, stats)
-    assert failure is None and stats.quarantined == 1
-    assert aid not in kept.articles["article_id"].to_pylist()
-    assert aid not in kept.paragraphs["article_id"].to_pylist() + kept.removed["article_id"].to_pylist()
-    rej = kept.rejects.to_pylist()
+    stats = RunStats(run_id="test")
+    verdict = gates.judge_transform(bad, AuditLog("test"), stats)
+    assert verdict.failure is None and stats.quarantined == 1 and stats.gates_failed == 0
+    assert stats.gates_passed == 3          # clean_articles, clean_paragraphs, clean_removed
+    kept = {name: verdict.keep(getattr(bad, name)) for name in ("articles", "paragraphs", "removed", "signatures")}
+    assert aid not in kept["articles"]["article_id"].to_pylist()
+    assert aid not in kept["paragraphs"]["article_id"].to_pylist() + kept["removed"]["article_id"].to_pylist()
+    assert aid not in kept["signatures"]["article_id"].to_pylist()
+    rej = verdict.rejects.to_pylist()
     assert [(r["source_path"], r["stage"], r["reason"]) for r in rej] == [
         (bad.articles["source_path"][2].as_py(), "gate", "gate.too_short")]
     assert "text_chars" in rej[0]["detail"]
     # every input row is in articles or rejects
-    assert kept.articles.num_rows + kept.rejects.num_rows == batch.articles.num_rows
+    assert kept["articles"].num_rows + verdict.rejects.num_rows == batch.articles.num_rows
 
 
 # -- clean_paragraphs, clean_removed (transform) ----------------------------------------------
