@@ -61,13 +61,20 @@ def cli(cli_prefect_home: Path):
     home = cli_prefect_home
 
     def _cli(*args: str, timeout: float = 300, env: dict | None = None):
-        e = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-             **(env or {})}
-        e.pop("PREFECT_API_URL", None)
-        e.pop("PYTHONDONTWRITEBYTECODE", None)      # let subprocesses reuse compiled bytecode
         return subprocess.run([*NEWSETL, *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=timeout, env=e, stdin=subprocess.DEVNULL)
+                              timeout=timeout, env=cli_env(home, env), stdin=subprocess.DEVNULL)
     return _cli
+
+
+def cli_env(home: Path, env: dict | None = None) -> dict:
+    """The environment of a `newsetl` subprocess: its PREFECT_HOME, the embedded API (no
+    PREFECT_API_URL unless `env` sets one), compiled bytecode reused."""
+    e = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+         **(env or {})}
+    if "PREFECT_API_URL" not in (env or {}):
+        e.pop("PREFECT_API_URL", None)
+    e.pop("PYTHONDONTWRITEBYTECODE", None)      # let subprocesses reuse compiled bytecode
+    return e
 
 
 def duck(warehouse: Path, sql: str):

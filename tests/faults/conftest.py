@@ -2,14 +2,13 @@
 locks and exits are the user's), and a source big enough to still be running a few seconds in."""
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import NEWSETL, ROOT, SEEDS
+from tests.conftest import NEWSETL, ROOT, SEEDS, cli_env
 
 
 @pytest.fixture
@@ -30,12 +29,8 @@ def start_run(cli_prefect_home: Path):
     procs = []
 
     def _start(*args: str, env: dict | None = None) -> subprocess.Popen:
-        e = {**os.environ, "PREFECT_HOME": str(cli_prefect_home),
-             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", **(env or {})}
-        if "PREFECT_API_URL" not in (env or {}):
-            e.pop("PREFECT_API_URL", None)
-        e.pop("PYTHONDONTWRITEBYTECODE", None)
-        p = subprocess.Popen([*NEWSETL, "run", *args], cwd=ROOT, env=e, stdin=subprocess.DEVNULL,
+        p = subprocess.Popen([*NEWSETL, "run", *args], cwd=ROOT, env=cli_env(cli_prefect_home, env),
+                             stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(p)
         return p

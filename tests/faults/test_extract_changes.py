@@ -4,7 +4,6 @@
 The faults are real file-system changes made between the real scan and the real read."""
 from __future__ import annotations
 
-import shutil
 
 import pyarrow as pa
 
@@ -17,9 +16,8 @@ def _reasons(docs: pa.Table) -> dict:
     return dict(zip(docs["source_path"].to_pylist(), docs["reject_reason"].to_pylist()))
 
 
-def test_rewritten_and_deleted_new_files_are_rejects_not_skipped(tmp_path):
-    src = tmp_path / "src"
-    shutil.copytree(SEEDS, src)
+def test_rewritten_and_deleted_new_files_are_rejects_not_skipped(seeds_dir):
+    src = seeds_dir
     names = sorted(p.name for p in src.iterdir())
     entries = list(scan_source(str(src)))
     (src / names[0]).write_text("rewritten after the listing, longer than before " * 50, encoding="utf-8")
@@ -34,9 +32,8 @@ def test_rewritten_and_deleted_new_files_are_rejects_not_skipped(tmp_path):
     assert len(got) == len(names)
 
 
-def test_unchanged_needs_a_real_equal_hash(tmp_path):
-    src = tmp_path / "src"
-    shutil.copytree(SEEDS, src)
+def test_unchanged_needs_a_real_equal_hash(seeds_dir):
+    src = seeds_dir
     first = extract_task.fn(list(scan_source(str(src))), 5 << 20, {})[0]
     known = dict(zip(first["source_path"].to_pylist(), first["source_sha256"].to_pylist()))
     names = sorted(known)
@@ -47,13 +44,11 @@ def test_unchanged_needs_a_real_equal_hash(tmp_path):
     assert _reasons(docs) == {names[2]: "extract.vanished"}
 
 
-def test_changed_files_reach_rejects_through_the_flow(run_etl, tmp_path):
+def test_changed_files_reach_rejects_through_the_flow(run_etl, seeds_dir, warehouse_dir, monkeypatch):
     """Second run: one new file deleted and one rewritten right after the scan (the scan's
     result is taken, then the files change, then the flow reads) - both end in rejects, and
     warehouse_run's paths_unaccounted is 0."""
-    src = tmp_path / "src"
-    shutil.copytree(SEEDS, src)
-    wh = tmp_path / "wh"
+    src, wh = seeds_dir, warehouse_dir
     assert run_etl(src, wh).is_completed()
     (src / "new_a.txt").write_text((SEEDS / sorted(p.name for p in SEEDS.iterdir())[0]).read_text() + "\nA.\n")
     (src / "new_b.txt").write_text((SEEDS / sorted(p.name for p in SEEDS.iterdir())[1]).read_text() + "\nB.\n")
@@ -65,11 +60,8 @@ def test_changed_files_reach_rejects_through_the_flow(run_etl, tmp_path):
         (src / "new_a.txt").unlink()
         (src / "new_b.txt").write_text("rewritten during the run " * 40)
         return iter(out)
-    sources.scan_local = scan_then_change
-    try:
-        state = run_etl(src, wh)
-    finally:
-        sources.scan_local = real_scan
+    monkeypatch.setattr(sources, "scan_local", scan_then_change)
+    state = run_etl(src, wh)
     assert state.is_completed(), state.message
     assert sorted(duck(wh, "select source_path, reason from rejects")) == [
         ("new_a.txt", "extract.vanished"), ("new_b.txt", "extract.changed_during_run")]

@@ -4,8 +4,9 @@ relative globs follow the folder when it is copied and the original deleted.
 Opening the file with a real DuckDB 1.x needs another DuckDB: the test installs the oldest 1.x
 Python package (duckdb 1.0.0) and the newest 1.x CLI (duckdb-cli 1.5.6) with the project's uv
 into a cache folder outside the checkout (~/.cache/newsetl-tests, or $XDG_CACHE_HOME), once per
-machine. Without a reachable package index it is skipped with the reason. NEWSETL_DUCKDB1_PYTHONS
-(colon-separated pythons with duckdb 1.x) replaces the installed package with your own."""
+machine. Without a reachable package index it is skipped with the reason; any other install
+failure fails. NEWSETL_DUCKDB1_PYTHONS (colon-separated pythons with duckdb 1.x) replaces the
+installed package with your own."""
 from __future__ import annotations
 
 import fcntl
@@ -116,6 +117,8 @@ def test_absolute_or_escaping_globs_are_refused(tmp_path, glob):
 
 
 DUCKDB1_PACKAGES = ("duckdb==1.0.0", "duckdb-cli==1.5.6")
+_NO_INDEX = ("failed to fetch", "error sending request", "dns error", "connect", "timed out", "offline",
+             "network")
 
 
 @pytest.fixture(scope="session")
@@ -137,8 +140,10 @@ def duckdb1():
                 if r.returncode != 0:
                     if mine:
                         return mine, None
-                    pytest.skip(f"could not install {' '.join(DUCKDB1_PACKAGES)} from the package index: "
-                                f"{(r.stderr.strip().splitlines() or ['no message'])[-1]}")
+                    why = (r.stderr.strip().splitlines() or ["no message"])[-1]
+                    # only an unreachable index is a reason to skip; a bad pin or a missing wheel fails
+                    assert any(m in r.stderr.lower() for m in _NO_INDEX), f"{' '.join(cmd)}: {r.stderr}"
+                    pytest.skip(f"no package index to install {' '.join(DUCKDB1_PACKAGES)} from: {why}")
             (venv / ".complete").touch()
     return (mine or [str(venv / "bin" / "python")]), str(venv / "bin" / "duckdb")
 

@@ -111,10 +111,10 @@ def test_sentence_subject_is_not_an_outlet_credit(lede, rest):
 @pytest.mark.parametrize("s", ["a-" * 50_000, "Thời sự " * 12_500, "A " * 50_000, "00:00 / " * 12_500,
                                "1.234 lượt " * 9_000, "(" * 100_000, "Mời bạn xem " * 8_000, "x" * 100_000])
 def test_linear_on_long_lines(s):
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     find_chrome_spans(s)
     outlet_credit_prefix(s, s)
-    assert time.perf_counter() - t0 < 5.0
+    assert time.thread_time() - t0 < 5.0
 
 
 # -- the cheap per-line pre-filters of the finders never skip a line a finder would cut ------

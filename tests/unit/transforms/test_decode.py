@@ -111,10 +111,10 @@ def test_a_few_broken_utf8_bytes_do_not_reject_the_file():
 
 def test_five_megabytes_decode_fast():
     data = (TEXT + "\n").encode("utf-8") * (5_000_000 // len(TEXT.encode("utf-8")))
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     d = decode_bytes(data)
     assert d.encoding == "utf-8"
-    assert time.perf_counter() - t0 < 1.0
+    assert time.thread_time() - t0 < 1.0
 
 
 @settings(max_examples=300, deadline=None)

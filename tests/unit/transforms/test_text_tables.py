@@ -50,7 +50,7 @@ def test_table_blocks_group_rows_and_blank_lines_end_them():
 
 def test_linear_on_long_lines():
     for s in ["1 " * 50_000, "| " * 50_000, "a  " * 30_000, "1-1 " * 25_000]:
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         table_row_kind(s)
         table_row_kind(s[:1_900])
-        assert time.perf_counter() - t0 < 5.0
+        assert time.thread_time() - t0 < 5.0
