@@ -13,6 +13,7 @@ Data Docs site that `newsetl ui` / `newsetl docs --serve` may serve over http.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 import re
@@ -25,6 +26,34 @@ from expectations.gate import EXAMPLES, GateReport, meta_key, short
 from expectations.gx_context import get_context, lock
 
 DOCS_KEEP_RUNS = 30               # Data Docs keep the validation pages of the last N runs
+
+
+@functools.cache
+def _page_renderer():
+    """GX's validation page renderer, with a title that does not read the run name as a time.
+
+    GX titles a page "Validations / suite / asset [/ run name] / run time", and decides whether
+    to show the run name by parsing it with dateutil and comparing it to the run time. dateutil
+    reads some run ids as a time with an impossible zone offset ('20261206T233819Z-3720ad' gives
+    -37:20), the comparison raises, and GX drops the page with a logged traceback. A run id is
+    never a time, so the title always names it.
+    """
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+
+    class RunNamedPageRenderer(ValidationResultsPageRenderer):
+        def _determine_page_title(self, run_name, run_time, data_asset_name, expectation_suite_name):
+            parts = ["Validations", expectation_suite_name, data_asset_name, run_name, run_time]
+            return " / ".join(str(p) for p in parts if p and p != "__none__")
+
+    return RunNamedPageRenderer
+
+
+def __getattr__(name: str):
+    # GX instantiates the renderer by module and class name; the class is made on first use so
+    # that importing this module does not import GX's renderers
+    if name == "RunNamedPageRenderer":
+        return _page_renderer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _merge_results(results: list, run_id: str = "", run_time: datetime | None = None, stage: str = ""):
@@ -111,7 +140,9 @@ def build_data_docs(docs_dir: str | os.PathLike, run_id: str, run_time: datetime
                 "class_name": "SiteBuilder", "show_how_to_buttons": False,
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "site_section_builders": {"validations": {"source_store_name": store_name},
+                "site_section_builders": {"validations": {
+                    "source_store_name": store_name,
+                    "renderer": {"module_name": __name__, "class_name": "RunNamedPageRenderer"}},
                                           "expectations": "None", "profiling": "None"},
             }
             ctx.variables.data_docs_sites = sites
