@@ -236,7 +236,18 @@ def bench(ctx: typer.Context) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "benchmarks.run", *ctx.args])
 
 
+def sql_is_not_an_option(argv: list[str]) -> list[str]:
+    """`newsetl query "-- a comment\nselect ..."`: Click reads any word that starts with '-' as
+    an option. A query word that starts with '-' and holds whitespace is SQL (no option name
+    does); a leading newline, which SQL ignores, keeps it out of the option parser."""
+    if not argv or argv[0] != "query":
+        return argv
+    return [argv[0]] + [("\n" + a) if a.startswith("-") and any(c.isspace() for c in a) else a
+                        for a in argv[1:]]
+
+
 def main() -> None:
+    sys.argv[1:] = sql_is_not_an_option(sys.argv[1:])
     try:
         app()
     except SystemExit as e:

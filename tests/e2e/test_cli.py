@@ -56,6 +56,10 @@ def test_bad_sql_is_a_usage_error(cli, seeds_dir, tmp_path):
     assert cli("run", "--source", str(seeds_dir), "--warehouse", str(wh), "--no-tokens").returncode == 0
     r = cli("query", "select nope from articles", "--warehouse", str(wh))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+    # SQL that starts with a comment is SQL, not an option
+    r = cli("query", "-- how many\nselect count(*) as n from articles", "--warehouse", str(wh), "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["n", "5"]
 
 
 def test_chrome_only_source_fails_the_gate_and_changes_nothing(cli, seeds_dir, tmp_path):
