@@ -64,7 +64,9 @@ def make_task_runner(kind: str, workers: int, dask_address: str | None = None):
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
                                               "processes": True, "dashboard_address": None})
     from prefect.task_runners import ProcessPoolTaskRunner
-    return ProcessPoolTaskRunner(max_workers=workers)
+
+    from flows.api_watch import report_lost_api_once
+    return ProcessPoolTaskRunner(max_workers=workers, initializer=report_lost_api_once)
 
 
 class BatchRunner:

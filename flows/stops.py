@@ -116,6 +116,7 @@ class Stops:
     # -- the Prefect API -----------------------------------------------------------------------
     def watch_api(self, url: str, process=None) -> None:
         """Watch <url>/health in a daemon thread (api_watch.watch); when it is gone, settle the run."""
+        api_watch.report_lost_api_once()
         api_watch.watch(url, process, self._api_gone)
 
     def _api_gone(self) -> None:
