@@ -76,7 +76,10 @@ def _rust_isdigit(s: str) -> bool:
     body = s[1:] if s[:1] in "+-" else s
     if not body or not body.isascii() or not body.isdigit():
         return False
-    value = int(body)
+    digits = body.lstrip("0")
+    if len(digits) > 10:            # past i32 whatever the digits (and past int()'s 4,300-digit limit)
+        return False
+    value = int(digits or "0")
     return value <= _I32_MAX if s[:1] != "-" else value <= _I32_MAX + 1
 
 

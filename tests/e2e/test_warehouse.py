@@ -87,15 +87,17 @@ def file_state(root: Path) -> dict:
 def one_line_error(rc: int, err: str, code: int) -> str:
     """The exit code, and exactly one `newsetl:` line on stderr: no traceback, no ERROR log
     line. (Prefect's own WARNING lines at shutdown, e.g. "EventsWorker - Still processing
-    items", are not the CLI's and are tolerated, and so is the `run <id>: <url>` link to the run
-    in the Prefect UI that the CLI prints first when a server is configured.)"""
+    items", are not the CLI's and are tolerated, and so are the `run <id>: <url>` link to the run
+    in the Prefect UI that the CLI prints first when a server is configured, and the progress
+    lines of a stderr that is not a terminal, `news-etl <stage>: ...` (flows/progress.py).)"""
     assert rc == code, err
     assert "Traceback" not in err, err
     ours = [l for l in err.splitlines() if l.startswith("newsetl: ")]
     assert len(ours) == 1, err
     assert not [l for l in err.splitlines() if "| ERROR" in l or "| CRITICAL" in l], err
     others = [l for l in err.splitlines() if l.strip() and l not in ours
-              and not re.fullmatch(r"run \S+: https?://\S+", l)]
+              and not re.fullmatch(r"run \S+: https?://\S+", l)
+              and not re.fullmatch(r"news-etl [\w?]+: (done )?\d+ ?/?\d* files.*", l)]
     assert all("| WARNING |" in l for l in others), err
     return ours[0]
 

@@ -339,13 +339,12 @@ def test_transform_batch_never_raises_and_accounts_for_each_document():
     assert sorted(paths) == [f"{i:03d}" for i in range(len(texts))]
 
 
-# -- word segmentation (underthesea's own tokenizer regex) ------------------------------------------
+# -- word segmentation ------------------------------------------------------------------------------
 
-@pytest.mark.slow                # loads underthesea's model: ~10 s
-@pytest.mark.xfail(strict=True, reason="underthesea's regex_tokenize backtracks super-linearly inside a "
-                   "whitespace-free run such as 'a.a.a.' (7.5 s for 20k chars; segment.py chunks at "
-                   "20k chars, so a 5 MB line costs minutes). Fix belongs in transforms/segment.py: see "
-                   "the issue-9 report. When fixed, this XPASSes and fails: remove the marker.")
+# underthesea's regex_tokenize backtracks super-linearly inside a whitespace-free run such as
+# 'a.a.a.' (7.5 s for 20k characters); this test was a strict xfail until transforms/segment.py
+# stopped calling it (issue 17: its own tokenizer, proven equal on the corpus)
+@pytest.mark.slow                # loads the segmenter's model
 def test_segment_words_is_linear_on_runs_without_spaces():
     from transforms.segment import segment_words
     segment_words(["Khởi động."])

@@ -117,6 +117,9 @@ def test_vectorized_viterbi_breaks_ties_like_underthesea_core(seg):
     ("123", True), ("0007", True), ("+7", True), ("-5", True), ("2147483647", True),
     ("-2147483648", True), ("2147483648", False), ("-", False), ("+", False), ("", False),
     ("١٢٣", False), ("1_000", False), ("12a", False),
+    # long runs (a hostile page): Rust parses leading zeros; int() refuses over 4,300 digits
+    ("9" * 20000, False), ("0" * 20000 + "7", True), ("0" * 5000, True), ("12345678901", False),
+    ("-" + "0" * 12 + "2147483648", True), ("+" + "0" * 12 + "2147483648", False),
 ])
 def test_isdigit_is_rusts_i32_parse(token, expected):
     assert crf._rust_isdigit(token) is expected
