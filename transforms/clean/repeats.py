@@ -7,6 +7,7 @@ to `removed` (see article.py). Exact copies are caught by the line key, near cop
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from transforms.clean.cues import line_key
@@ -20,12 +21,19 @@ NEAR_REPEAT_WINDOW = 3                  # near repeats are looked for among the 
 MAX_WORDSET_CHARS = 20_000              # longer lines are compared exactly, not by word sets
 
 _PUNCT = ".,;:!?…\"'“”‘’()[]{}«»-–—/|*"
-_PUNCT_TO_SPACE = str.maketrans({c: " " for c in ".,;:!?…\"'“”‘’()[]{}«»-–—/\\|*+=<>#%&@^~`_"})
+# each of these characters becomes a space before the split (one regex pass: str.translate
+# with a dict looks every character of a non-Latin-1 string up in the dict, about 2x slower)
+_PUNCT_TO_SPACE = re.compile("[%s]" % re.escape(".,;:!?…\"'“”‘’()[]{}«»-–—/\\|*+=<>#%&@^~`_"))
 
 
 def word_set(text: str) -> frozenset[str]:
     """Lower-cased words of a line (punctuation split off), for near-repeat tests."""
-    return frozenset(text[:MAX_WORDSET_CHARS].lower().translate(_PUNCT_TO_SPACE).split())
+    return _words_of_low(text[:MAX_WORDSET_CHARS].lower())
+
+
+def _words_of_low(low: str) -> frozenset[str]:
+    """word_set of a line from `low`, its first MAX_WORDSET_CHARS characters lower-cased."""
+    return frozenset(_PUNCT_TO_SPACE.sub(" ", low).split())
 
 
 def is_near_repeat(new: frozenset[str], first: frozenset[str]) -> bool:
@@ -54,16 +62,21 @@ def is_near_repeat(new: frozenset[str], first: frozenset[str]) -> bool:
 
 
 class RepeatTracker:
-    """The kept lines of one article so far, to tell whether the next one repeats them."""
+    """The kept lines of one article so far, to tell whether the next one repeats them.
+
+    Each kept line is remembered with its first MAX_WORDSET_CHARS characters lower-cased
+    (computed once per line, for the probe test of later lines) and a function that gives
+    its word set, computed at first use."""
 
     def __init__(self, title: Line | None):
         self.title = title
         self.title_key = line_key(title.s) if title is not None else None
         self._title_words: frozenset[str] | None = None if title is not None else frozenset()
+        self._title_low: str | None = None
         self.kept_keys: dict[str, str] = {}
-        self.recent: list[tuple[Line, Callable[[], frozenset[str]], str]] = []
-        self.captions: list[tuple[Line, Callable[[], frozenset[str]]]] = []
-        self.lede: tuple[Line, Callable[[], frozenset[str]]] | None = None
+        self.recent: list[tuple[Line, str, Callable[[], frozenset[str]], str]] = []
+        self.captions: list[tuple[Line, str, Callable[[], frozenset[str]]]] = []
+        self.lede: tuple[Line, str, Callable[[], frozenset[str]]] | None = None
 
     def title_words(self) -> frozenset[str]:
         """Word set of the title, computed at first use (most pages never need it)."""
@@ -71,18 +84,24 @@ class RepeatTracker:
             self._title_words = word_set(self.title.s)
         return self._title_words
 
+    def title_low(self) -> str:
+        if self._title_low is None:
+            self._title_low = self.title.s[:MAX_WORDSET_CHARS].lower()
+        return self._title_low
+
     def mark_lede(self, ln: Line) -> None:
         """The line just accepted by `check` became the lede (its word set is computed when a
         later line first needs it)."""
-        self.lede = (ln, self.recent[-1][1])
+        self.lede = (ln, self.recent[-1][1], self.recent[-1][2])
         self.kept_keys[next(reversed(self.kept_keys))] = "lede"
 
     def check(self, ln: Line, kind: str) -> str | None:
         """The dedup reason when `ln` repeats the title or a kept line; else None, and `ln`
         is remembered as kept with `kind`."""
-        k = ln.key if ln.short else (ln.s.lower() if len(ln.s) <= MAX_WORDSET_CHARS else "")
-        if not k:
-            k = ln.s[:MAX_WORDSET_CHARS].lower()
+        low = ln.s[:MAX_WORDSET_CHARS].lower()
+        # the key: ln.key for a short line, else the lower-cased line up to MAX_WORDSET_CHARS
+        # (a longer line, or an empty key, falls back to its first MAX_WORDSET_CHARS)
+        k = (ln.key if ln.short else "") or low
         if self.title_key and k == self.title_key:
             return "dedup.repeated_title"
         if self.title is not None and not ln.short and len(ln.s) <= 2 * len(self.title.s) + 10 \
@@ -97,39 +116,39 @@ class RepeatTracker:
 
         def words() -> frozenset[str]:
             if not cache:
-                cache.append(word_set(ln.s))
+                cache.append(_words_of_low(low))
             return cache[0]
 
         probes: list[str] = []
 
-        def close(other: Line) -> bool:
-            """Cheap necessary condition for a near repeat of `other`: similar word counts, and
-            at most the allowed number of added words among up to 8 probe words of this line
-            (a probe that is not even a substring of `other` is a word `other` lacks)."""
+        def close(other: Line, other_low: str) -> bool:
+            """Cheap necessary condition for a near repeat of `other` (`other_low`: its first
+            MAX_WORDSET_CHARS characters lower-cased): similar word counts, and at most the
+            allowed number of added words among up to 8 probe words of this line (a probe
+            that is not even a substring of `other` is a word `other` lacks)."""
             if not 0.5 * other.words - 3 <= ln.words <= 1.6 * other.words + 3:
                 return False
             if not probes:
-                toks = ln.s[:MAX_WORDSET_CHARS].lower().split()
+                toks = low.split()
                 step = max(1, len(toks) // 8)
                 probes.extend(t.strip(_PUNCT) or t for t in toks[::step][:8])
-            other_low = other.s[:MAX_WORDSET_CHARS].lower()
             missing = sum(pr not in other_low for pr in probes)
             return missing <= max(1, other.words // NEAR_REPEAT_ADDED_PER)
 
-        if self.title is not None and not ln.prose and close(self.title) \
+        if self.title is not None and not ln.prose and close(self.title, self.title_low()) \
                 and is_near_repeat(words(), self.title_words()):
             return "dedup.repeated_title"
-        if self.lede is not None and close(self.lede[0]) and is_near_repeat(words(), self.lede[1]()):
+        if self.lede is not None and close(self.lede[0], self.lede[1]) and is_near_repeat(words(), self.lede[2]()):
             return "dedup.repeated_lede"
         if kind == "caption":
-            for other, ow in self.captions[-NEAR_REPEAT_WINDOW:]:
-                if close(other) and is_near_repeat(words(), ow()):
+            for other, olow, ow in self.captions[-NEAR_REPEAT_WINDOW:]:
+                if close(other, olow) and is_near_repeat(words(), ow()):
                     return "dedup.repeated_caption"
-        for other, ow, pk in self.recent[-NEAR_REPEAT_WINDOW:]:
-            if pk == kind and close(other) and is_near_repeat(words(), ow()):
+        for other, olow, ow, pk in self.recent[-NEAR_REPEAT_WINDOW:]:
+            if pk == kind and close(other, olow) and is_near_repeat(words(), ow()):
                 return "dedup.repeated_caption" if kind == "caption" else "dedup.repeated_paragraph"
         self.kept_keys[k] = kind
-        self.recent.append((ln, words, kind))
+        self.recent.append((ln, low, words, kind))
         if kind == "caption":
-            self.captions.append((ln, words))
+            self.captions.append((ln, low, words))
         return None
