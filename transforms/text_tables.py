@@ -77,31 +77,36 @@ def table_row_kind(line: str) -> str | None:
     s = line.strip()
     if not s or len(s) > MAX_ROW_CHARS:
         return None
-    f = row_features(s)
-    if f.sep == "|":
-        bars = s.count("|")
-        if len(f.cells) >= 2 and (bars >= 2 or f.numeric_cells or any(_NUMERIC.search(c) for c in f.cells)):
-            return "pipe"
-        return None
-    if f.sep == "\t":
-        return "tab" if len(f.cells) >= 2 else None
-    if f.sep == "  ":
+    if "|" in s or "\t" in s or "  " in s:
+        f = row_features(s)
+        if f.sep == "|":
+            bars = s.count("|")
+            if len(f.cells) >= 2 and (bars >= 2 or f.numeric_cells or any(_NUMERIC.search(c) for c in f.cells)):
+                return "pipe"
+            return None
+        if f.sep == "\t":
+            return "tab" if len(f.cells) >= 2 else None
         if len(f.cells) >= 3 and not (f.ends_sentence and len(s.split()) > 12):
             return "spaces"
         # a double space inside prose: fall through to the numeric test on single tokens
+        ends_sentence = f.ends_sentence
+    else:
+        ends_sentence = s.endswith(_SENTENCE_END)  # row_features(s) would split on single spaces
     tokens = s.split()
-    numbers = sum(_is_numeric(t) for t in tokens)
-    words = len(tokens) - numbers
     trailing = 0
     for t in reversed(tokens):
         if not _is_numeric(t):
             break
         trailing += 1
-    if numbers >= 3 and trailing >= 3 and words <= 3 * numbers and not f.ends_sentence and words >= 1:
-        return "numeric"
-    if len(tokens) <= SCORE_MAX_WORDS and not f.ends_sentence:
-        for i, t in enumerate(tokens):
-            if (0 < i < len(tokens) - 1 and _SCORE.fullmatch(t) and tokens[i - 1][:1].isalnum()
+    if trailing >= 3:                              # a numeric row ends in 3+ numbers
+        numbers = trailing + sum(_is_numeric(t) for t in tokens[:len(tokens) - trailing])
+        words = len(tokens) - numbers
+        if words <= 3 * numbers and not ends_sentence and words >= 1:
+            return "numeric"
+    if len(tokens) <= SCORE_MAX_WORDS and not ends_sentence:
+        for i in range(1, len(tokens) - 1):
+            t = tokens[i]
+            if ("-" in t and _SCORE.fullmatch(t) and tokens[i - 1][:1].isalnum()
                     and tokens[i + 1][:1].isupper() and tokens[i - 1].lower() not in _DATE_WORDS):
                 return "score"
     return None

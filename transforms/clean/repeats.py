@@ -132,8 +132,14 @@ class RepeatTracker:
                 toks = low.split()
                 step = max(1, len(toks) // 8)
                 probes.extend(t.strip(_PUNCT) or t for t in toks[::step][:8])
-            missing = sum(pr not in other_low for pr in probes)
-            return missing <= max(1, other.words // NEAR_REPEAT_ADDED_PER)
+            allowed = max(1, other.words // NEAR_REPEAT_ADDED_PER)
+            missing = 0
+            for pr in probes:                     # stops at the first probe over the allowance
+                if pr not in other_low:
+                    missing += 1
+                    if missing > allowed:
+                        return False
+            return True
 
         if self.title is not None and not ln.prose and close(self.title, self.title_low()) \
                 and is_near_repeat(words(), self.title_words()):
