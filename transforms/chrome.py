@@ -508,11 +508,11 @@ PREFILTER = True
 # characters that a case-insensitive regex matches as an ASCII letter although str.lower()
 # does not map them onto it ('İ' ~ i, 'ı' ~ i, 'ſ' ~ s, Kelvin sign ~ k): the str.find
 # pre-filters of the finders, which look at the lower-cased line, do not filter such lines
-_ODD_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")
+_ODD_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")          # spelled out in _odd_folds
 
 
 def _odd_folds(line: str) -> bool:
-    return not line.isascii() and any(c in line for c in _ODD_FOLDS)
+    return not line.isascii() and ("\u0130" in line or "\u0131" in line or "\u017f" in line or "\u212a" in line)
 
 
 def lower_same_length(line: str) -> str:
@@ -535,10 +535,16 @@ CHROME_MAX_CHARS = 50_000      # longer lines are not searched (a page's widgets
 def find_chrome_spans(line: str) -> list[ChromeSpan]:
     """All chrome spans of one line, sorted and non-overlapping (on overlap the longer wins,
     then the earlier). An empty list means the line has no chrome inside it."""
-    if not line.strip() or len(line) > CHROME_MAX_CHARS:
+    if not line or line.isspace() or len(line) > CHROME_MAX_CHARS:
         return []
     low = lower_same_length(line)
-    found = [s for finder in _FINDERS for s in finder(line, low)]
+    found: list[ChromeSpan] = []
+    for finder in _FINDERS:
+        spans = finder(line, low)
+        if spans:
+            found += spans
+    if len(found) < 2:
+        return found
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))
     out: list[ChromeSpan] = []
     for s in found:
