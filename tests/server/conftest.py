@@ -79,19 +79,25 @@ def _alive(pid: int) -> bool:
 
 
 def _start(shared: Path) -> tuple[PrefectServer, subprocess.Popen]:
-    port = free_port()
-    home = shared / f"prefect-server-{port}"
-    home.mkdir()
-    log = home / "newsetl-ui.log"
-    env = {**os.environ, "PREFECT_HOME": str(home)}
-    env.pop("PREFECT_API_URL", None)
-    with open(log, "w") as out:
-        proc = subprocess.Popen([*NEWSETL, "ui", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=die_with_parent)
-    url = f"http://127.0.0.1:{port}"
-    t = time.monotonic()
-    if not wait_healthy(url + "/api", proc, timeout=START_TIMEOUT):
+    for attempt in range(3):
+        # two ports free a moment ago (port + 1, the default of --docs-port, can be the local
+        # end of a connection another test holds); taken again in between: try other ports
+        port, docs_port = free_port(), free_port()
+        home = shared / f"prefect-server-{port}"
+        home.mkdir()
+        log = home / "newsetl-ui.log"
+        env = {**os.environ, "PREFECT_HOME": str(home)}
+        env.pop("PREFECT_API_URL", None)
+        with open(log, "w") as out:
+            proc = subprocess.Popen([*NEWSETL, "ui", "--port", str(port), "--docs-port", str(docs_port)],
+                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent)
+        url = f"http://127.0.0.1:{port}"
+        t = time.monotonic()
+        healthy = wait_healthy(url + "/api", proc, timeout=START_TIMEOUT)
+        if healthy or "is in use" not in log.read_text(errors="replace"):
+            break
+    if not healthy:
         proc.kill()
         proc.wait()
         pytest.fail(f"`newsetl ui` did not serve {url}/api/health within {START_TIMEOUT:.0f}s:\n"
