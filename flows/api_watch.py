@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import sys
 import threading
 import time
@@ -104,7 +105,6 @@ def _work_signature(root: Path | None) -> tuple:
 def _others_cpu() -> float:
     """CPU seconds used so far by the other threads of this process (the flow's in-process
     steps; a thread blocked in Prefect's client retries uses next to none)."""
-    import resource
     use = resource.getrusage(resource.RUSAGE_SELF)
     return use.ru_utime + use.ru_stime - time.thread_time()
 

@@ -508,9 +508,6 @@ PREFILTER = True
 # characters that a case-insensitive regex matches as an ASCII letter although str.lower()
 # does not map them onto it ('İ' ~ i, 'ı' ~ i, 'ſ' ~ s, Kelvin sign ~ k): the str.find
 # pre-filters of the finders, which look at the lower-cased line, do not filter such lines
-_ODD_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")          # spelled out in _odd_folds
-
-
 def _odd_folds(line: str) -> bool:
     return not line.isascii() and ("\u0130" in line or "\u0131" in line or "\u017f" in line or "\u212a" in line)
 

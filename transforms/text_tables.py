@@ -77,6 +77,7 @@ def table_row_kind(line: str) -> str | None:
     s = line.strip()
     if not s or len(s) > MAX_ROW_CHARS:
         return None
+    ends_sentence = s.endswith(_SENTENCE_END)      # as row_features gives it
     if "|" in s or "\t" in s or "  " in s:
         f = row_features(s)
         if f.sep == "|":
@@ -86,12 +87,9 @@ def table_row_kind(line: str) -> str | None:
             return None
         if f.sep == "\t":
             return "tab" if len(f.cells) >= 2 else None
-        if len(f.cells) >= 3 and not (f.ends_sentence and len(s.split()) > 12):
+        if len(f.cells) >= 3 and not (ends_sentence and len(s.split()) > 12):
             return "spaces"
         # a double space inside prose: fall through to the numeric test on single tokens
-        ends_sentence = f.ends_sentence
-    else:
-        ends_sentence = s.endswith(_SENTENCE_END)  # row_features(s) would split on single spaces
     tokens = s.split()
     trailing = 0
     for t in reversed(tokens):

@@ -79,7 +79,7 @@ def _alive(pid: int) -> bool:
 
 
 def _start(shared: Path) -> tuple[PrefectServer, subprocess.Popen]:
-    for attempt in range(3):
+    for _ in range(3):
         # two ports free a moment ago (port + 1, the default of --docs-port, can be the local
         # end of a connection another test holds); taken again in between: try other ports
         port, docs_port = free_port(), free_port()

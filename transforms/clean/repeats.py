@@ -8,7 +8,7 @@ to `removed` (see article.py). Exact copies are caught by the line key, near cop
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from transforms.clean.cues import line_key
 from transforms.headline import repeats_title
@@ -61,12 +61,17 @@ def is_near_repeat(new: frozenset[str], first: frozenset[str]) -> bool:
     return len(new & first) >= NEAR_REPEAT_COVERAGE * len(first)
 
 
-class RepeatTracker:
-    """The kept lines of one article so far, to tell whether the next one repeats them.
+class _Kept(NamedTuple):
+    """A kept line, its first MAX_WORDSET_CHARS characters lower-cased (computed once, for the
+    probe test of later lines), its word set (a function: computed at first use) and its kind."""
+    line: Line
+    low: str
+    words: Callable[[], frozenset[str]]
+    kind: str
 
-    Each kept line is remembered with its first MAX_WORDSET_CHARS characters lower-cased
-    (computed once per line, for the probe test of later lines) and a function that gives
-    its word set, computed at first use."""
+
+class RepeatTracker:
+    """The kept lines of one article so far (`_Kept`), to tell whether the next one repeats them."""
 
     def __init__(self, title: Line | None):
         self.title = title
@@ -74,9 +79,9 @@ class RepeatTracker:
         self._title_words: frozenset[str] | None = None if title is not None else frozenset()
         self._title_low: str | None = None
         self.kept_keys: dict[str, str] = {}
-        self.recent: list[tuple[Line, str, Callable[[], frozenset[str]], str]] = []
-        self.captions: list[tuple[Line, str, Callable[[], frozenset[str]]]] = []
-        self.lede: tuple[Line, str, Callable[[], frozenset[str]]] | None = None
+        self.recent: list[_Kept] = []
+        self.captions: list[_Kept] = []
+        self.lede: _Kept | None = None
 
     def title_words(self) -> frozenset[str]:
         """Word set of the title, computed at first use (most pages never need it)."""
@@ -85,6 +90,7 @@ class RepeatTracker:
         return self._title_words
 
     def title_low(self) -> str:
+        """The title's first MAX_WORDSET_CHARS characters lower-cased, computed at first use."""
         if self._title_low is None:
             self._title_low = self.title.s[:MAX_WORDSET_CHARS].lower()
         return self._title_low
@@ -92,7 +98,7 @@ class RepeatTracker:
     def mark_lede(self, ln: Line) -> None:
         """The line just accepted by `check` became the lede (its word set is computed when a
         later line first needs it)."""
-        self.lede = (ln, self.recent[-1][1], self.recent[-1][2])
+        self.lede = self.recent[-1]
         self.kept_keys[next(reversed(self.kept_keys))] = "lede"
 
     def check(self, ln: Line, kind: str) -> str | None:
@@ -144,17 +150,19 @@ class RepeatTracker:
         if self.title is not None and not ln.prose and close(self.title, self.title_low()) \
                 and is_near_repeat(words(), self.title_words()):
             return "dedup.repeated_title"
-        if self.lede is not None and close(self.lede[0], self.lede[1]) and is_near_repeat(words(), self.lede[2]()):
+        if self.lede is not None and close(self.lede.line, self.lede.low) \
+                and is_near_repeat(words(), self.lede.words()):
             return "dedup.repeated_lede"
         if kind == "caption":
-            for other, olow, ow in self.captions[-NEAR_REPEAT_WINDOW:]:
-                if close(other, olow) and is_near_repeat(words(), ow()):
+            for other in self.captions[-NEAR_REPEAT_WINDOW:]:
+                if close(other.line, other.low) and is_near_repeat(words(), other.words()):
                     return "dedup.repeated_caption"
-        for other, olow, ow, pk in self.recent[-NEAR_REPEAT_WINDOW:]:
-            if pk == kind and close(other, olow) and is_near_repeat(words(), ow()):
+        for other in self.recent[-NEAR_REPEAT_WINDOW:]:
+            if other.kind == kind and close(other.line, other.low) and is_near_repeat(words(), other.words()):
                 return "dedup.repeated_caption" if kind == "caption" else "dedup.repeated_paragraph"
         self.kept_keys[k] = kind
-        self.recent.append((ln, low, words, kind))
+        kept = _Kept(ln, low, words, kind)
+        self.recent.append(kept)
         if kind == "caption":
-            self.captions.append((ln, low, words))
+            self.captions.append(kept)
         return None

@@ -8,7 +8,6 @@ hundreds)."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,7 @@ from expectations.data_docs import build_data_docs
 from expectations.gate import run_gate
 from flows import gates
 from flows.sources import read_entries, scan_source
-
-SEEDS = Path(__file__).resolve().parents[3] / "seeds"
+from tests.conftest import SEEDS
 
 
 def _gx_title_trips(run_id: str) -> bool:
